@@ -1,0 +1,74 @@
+"""multica: sign-up, onboarding and expansion, with one governed analytics pipeline."""
+
+from __future__ import annotations
+
+import os
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from multica import config as settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment (and `.env`), then `config` overrides."""
+    if not (config or {}).get("TESTING"):
+        load_dotenv(settings.PROJECT_ROOT / ".env", override=False)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.PROJECT_ROOT / "instance"),
+        template_folder=str(settings.PROJECT_ROOT / "templates"),
+        static_folder=str(settings.PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings.from_env())
+    app.config.update(config or {})
+    settings.check_production_secrets(app.config)
+    configure_logger(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logger(app: Flask) -> None:
+    """Structured lines on stderr (D14.6)."""
+    from multica.logging import configure_logging
+
+    configure_logging(app.config["LOG_LEVEL"])
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, CSRF, throttles, metrics and the analytics client."""
+    from multica import analytics, metrics
+    from multica.extensions import csrf, db, limiter, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=str(settings.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    limiter.init_app(app)
+    metrics.init_app(app)
+    analytics.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Product areas, one blueprint each."""
+    from multica import web
+    from multica.web import views as _web_views  # noqa: F401 - attaches routes to web.bp
+
+    app.register_blueprint(web.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """JSON errors for the API, friendly pages for people."""
+    from multica.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """CLI commands beyond Flask-Migrate's `db` group (analytics commands come with that package)."""

@@ -1,0 +1,79 @@
+"""Product analytics: the PostHog client, the event catalog and browser ingestion (SPEC §2–§5, D5–D7)."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+
+from flask import Blueprint, Flask
+
+from multica.analytics.client import NoopClient, PostHogClient
+from multica.analytics.environment import analytics_disabled, environment_from_env
+from multica.analytics.schema import validate_event
+
+logger = logging.getLogger("multica.analytics")
+bp = Blueprint("analytics", __name__)
+
+
+def new_from_config(config, observer=None):
+    """The no-op or live client for this config, logging the SPEC §2.3 line that says which."""
+    if analytics_disabled(config.get("ANALYTICS_DISABLED")):
+        logger.info("analytics disabled via ANALYTICS_DISABLED")
+        return NoopClient()
+    api_key = config.get("POSTHOG_API_KEY") or ""
+    if not api_key:
+        logger.info("analytics: POSTHOG_API_KEY not set, using noop client")
+        return NoopClient()
+    host = (config.get("POSTHOG_HOST") or "").strip() or "https://us.i.posthog.com"
+    environment = environment_from_env(
+        {"ANALYTICS_ENVIRONMENT": config.get("ANALYTICS_ENVIRONMENT", ""), "APP_ENV": config.get("APP_ENV", "")}
+    )
+    client = PostHogClient(
+        api_key,
+        host,
+        environment=environment,
+        queue_size=int(config.get("POSTHOG_QUEUE_SIZE") or 0),
+        batch_size=int(config.get("POSTHOG_BATCH_SIZE") or 0),
+        flush_interval=float(config.get("POSTHOG_FLUSH_INTERVAL") or 0),
+        timeout=float(config.get("POSTHOG_TIMEOUT") or 0),
+        shutdown_timeout=float(config.get("POSTHOG_SHUTDOWN_TIMEOUT") or 0),
+        observer=observer,
+        # Strict environments validate in record_event (and raise); elsewhere the worker checks.
+        validator=None if config.get("ANALYTICS_STRICT") else validate_event,
+    )
+    logger.info("analytics: posthog client enabled", extra={"host": client.host})
+    return client
+
+
+def init_app(app: Flask) -> None:
+    """Create this process's client (unless the app was handed one) and drain it at exit."""
+    from multica.analytics import commands, views  # noqa: F401 - registers routes and commands
+
+    client = app.config.get("ANALYTICS_CLIENT")
+    if client is None:
+        client = new_from_config(app.config, observer=app.extensions.get("metrics"))
+    app.extensions["analytics"] = client
+    if client.enabled:
+        # Drains on Ctrl-C / normal exit; gunicorn.conf.py also closes it on worker exit.
+        atexit.register(client.close)
+    app.register_blueprint(bp)
+    app.cli.add_command(commands.analytics_cli)
+    app.context_processor(lambda: {"analytics_config": tracker_config})
+
+
+def tracker_config() -> dict:
+    """What the page hands the browser tracker: the §13 analytics fields plus who is signed in."""
+    from flask import current_app, session
+
+    from multica.web.public_config import public_config
+
+    public = public_config()
+    user_id = current_app.extensions.get("current_user_id", lambda: session.get("user_id"))()
+    return {
+        "posthog_key": public["posthog_key"],
+        "posthog_host": public["posthog_host"],
+        "analytics_environment": public["analytics_environment"],
+        "app_version": current_app.config.get("APP_VERSION", ""),
+        "endpoint": "/api/analytics/events",
+        "user_id": str(user_id) if user_id else None,
+    }

@@ -1,0 +1,70 @@
+"""`POST /api/analytics/events`: first-party ingestion for the browser tracker (D7)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, jsonify, request, session
+
+from multica.analytics import bp
+from multica.analytics.ingest import Identity, InvalidBatch, build_event, parse_batch
+from multica.analytics.record import relay_event
+from multica.errors import ApiError, json_object
+from multica.extensions import csrf, limiter
+
+MAX_BODY_BYTES = 64 * 1024
+ANON_COOKIE = "multica_anon_id"
+MAX_ANON_ID_BYTES = 200
+
+
+def _ingest_limit() -> str:
+    return current_app.config.get("RATELIMIT_ANALYTICS_INGEST", "120 per minute")
+
+
+def _same_origin() -> bool:
+    """A browser's `Origin` (or `Sec-Fetch-Site`) must say this site; non-browser clients send neither."""
+    if request.headers.get("Sec-Fetch-Site", "") == "cross-site":
+        return False
+    origin = request.headers.get("Origin")
+    if not origin:
+        return True
+    if origin == "null":
+        return False
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}".lower() == request.host_url.rstrip("/").lower()
+
+
+def _identity() -> Identity | None:
+    user_id = current_app.extensions.get("current_user_id", lambda: session.get("user_id"))()
+    if user_id:
+        return Identity(str(user_id), signed_in=True)
+    anon = unquote(request.cookies.get(ANON_COOKIE, "")).strip()
+    if anon and len(anon.encode("utf-8")) <= MAX_ANON_ID_BYTES and ":" not in anon:
+        return Identity(anon, signed_in=False)
+    return None
+
+
+@bp.post("/api/analytics/events")
+@csrf.exempt
+@limiter.limit(_ingest_limit)
+def ingest_events():
+    """Validate a batch of browser events, stamp them and queue them for PostHog; all or nothing."""
+    if not _same_origin():
+        raise ApiError(403, "cross-origin request refused")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ApiError(413, "request body too large")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "request body too large")
+    body = json_object()
+    identity = _identity()
+    if identity is None:
+        raise ApiError(400, "missing anonymous id")
+    forward_ip = request.remote_addr if current_app.config.get("ANALYTICS_FORWARD_IP") else None
+    try:
+        events = [build_event(name, props, identity, client_ip=forward_ip) for name, props in parse_batch(body)]
+    except InvalidBatch as exc:
+        raise ApiError(400, str(exc)) from None
+    for event in events:
+        relay_event(event)
+    return jsonify(accepted=len(events)), 202

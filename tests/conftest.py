@@ -1,0 +1,180 @@
+"""Shared fixtures: a real PostHog sink, an app on SQLite (or PostgreSQL), a live HTTP server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from multica import create_app
+from multica.extensions import db
+from tests.sink import PostHogSink
+
+ROOT = Path(__file__).resolve().parent.parent
+# Environment variables the app reads; cleared so a developer's shell cannot change test results.
+_APP_ENV_VARS = (
+    "APP_ENV", "ANALYTICS_ENVIRONMENT", "ANALYTICS_DISABLED", "POSTHOG_API_KEY", "POSTHOG_HOST",
+    "ALLOW_SIGNUP", "ALLOWED_EMAILS", "ALLOWED_EMAIL_DOMAINS", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET",
+    "DISABLE_WORKSPACE_CREATION", "MULTICA_APP_URL", "MULTICA_PUBLIC_URL", "FRONTEND_ORIGIN",
+    "MULTICA_DEV_VERIFICATION_CODE", "REDIS_URL", "METRICS_TOKEN", "SECRET_KEY", "JWT_SECRET",
+    "ANALYTICS_FORWARD_IP", "DATABASE_URL", "CDN_DOMAIN",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    for name in _APP_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if url:
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix):]
+        return url
+    return f"sqlite:///{tmp_root / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One migrated database for the session; tables are emptied after every test."""
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "POSTHOG_API_KEY": ""})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sink():
+    """A running PostHog-compatible sink, stopped after the test."""
+    server = PostHogSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_app(database_url, sink):
+    """Build apps wired to the sink with a fast flush; close their clients and empty the tables after."""
+    apps = []
+
+    def factory(**overrides):
+        config = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "POSTHOG_API_KEY": "phc_test",
+            "POSTHOG_HOST": sink.url,
+            "POSTHOG_FLUSH_INTERVAL": 0.05,
+            "POSTHOG_SHUTDOWN_TIMEOUT": 2.0,
+            "RATELIMIT_ENABLED": False,
+            "ANALYTICS_STRICT": True,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["analytics"].close()
+        with app.app_context():
+            _empty_tables()
+            db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(make_app):
+    """The default test app."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client for `app`."""
+    return app.test_client()
+
+
+def flush(app) -> None:
+    """Ship everything the app's analytics client has queued."""
+    assert app.extensions["analytics"].flush(timeout=5), "analytics client did not flush"
+
+
+class LiveServer:
+    """The app served over real HTTP on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+@pytest.fixture
+def live_server(app):
+    """`app` served on a free loopback port."""
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright. Missing Chromium fails under CI=true."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run installs it")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
