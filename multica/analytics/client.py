@@ -186,7 +186,9 @@ class PostHogClient:
         self._deadline: float | None = None
 
     def _after_fork_in_child(self) -> None:
-        # The parent's worker does not exist here and the parent ships what it queued.
+        # The parent's worker does not exist here and the parent ships what it queued; the
+        # counters describe this process's pipeline, so they start again too.
+        self.sent = self.dropped = self.failed = self.retried = 0
         self._reset_process_state()
 
     def _ensure_worker(self) -> None:
@@ -384,9 +386,16 @@ class PostHogClient:
             self.retried += count
             self._report("retried", count)
             logger.debug("analytics: retrying batch", extra={"error": error, "events": count, "delay": round(delay, 3)})
-            if self._closing.wait(delay) and self._deadline is not None:
-                # close() began while we slept: keep trying, but only within its budget.
-                continue
+            wake_at = time.monotonic() + delay
+            # close() wakes us early so a long backoff cannot eat the shutdown budget unseen.
+            self._closing.wait(delay)
+            rest = wake_at - time.monotonic()
+            if rest > 0:
+                remaining = self._remaining()
+                if remaining is not None and rest >= remaining:
+                    self._give_up(count, error, status)
+                    return
+                time.sleep(rest)
 
     def _give_up(self, count: int, error: str, status: int | None) -> None:
         self.failed += count
