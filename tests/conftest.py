@@ -91,6 +91,8 @@ def make_app(database_url, sink):
     yield factory
     for app in apps:
         app.extensions["analytics"].close()
+        if app.config["SQLALCHEMY_DATABASE_URI"] != database_url:
+            continue
         with app.app_context():
             _empty_tables()
             db.engine.dispose()
@@ -126,7 +128,7 @@ class LiveServer:
         self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def start(self) -> "LiveServer":
         self._thread.start()
