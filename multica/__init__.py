@@ -40,7 +40,7 @@ def configure_logger(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, CSRF, throttles, metrics and the analytics client."""
-    from multica import analytics, metrics
+    from multica import analytics, auth, metrics
     from multica.extensions import csrf, db, limiter, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     metrics.init_app(app)
     analytics.init_app(app)
+    auth.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -123,6 +123,23 @@ def from_env() -> dict:
         "RATE_LIMIT_TRUSTED_PROXIES": env_str("RATE_LIMIT_TRUSTED_PROXIES"),
         "AUTH_TOKEN_TTL": parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600),
         "APP_VERSION": env_str("APP_VERSION", "0.1.0"),
+        # Sign-up and login (SPEC §8, D4).
+        "ALLOW_SIGNUP": env_str("ALLOW_SIGNUP"),
+        "ALLOWED_EMAILS": env_str("ALLOWED_EMAILS"),
+        "ALLOWED_EMAIL_DOMAINS": env_str("ALLOWED_EMAIL_DOMAINS"),
+        "MULTICA_DEV_VERIFICATION_CODE": env_str("MULTICA_DEV_VERIFICATION_CODE"),
+        "RATE_LIMIT_AUTH": env_int("RATE_LIMIT_AUTH", 5),
+        "RATE_LIMIT_AUTH_VERIFY": env_int("RATE_LIMIT_AUTH_VERIFY", 20),
+        "GOOGLE_CLIENT_ID": env_str("GOOGLE_CLIENT_ID").strip(),
+        "GOOGLE_CLIENT_SECRET": env_str("GOOGLE_CLIENT_SECRET").strip(),
+        "GOOGLE_SERVER_METADATA_URL": env_str("GOOGLE_SERVER_METADATA_URL").strip(),
+        "SMTP_HOST": env_str("SMTP_HOST").strip(),
+        "SMTP_PORT": env_int("SMTP_PORT", 587),
+        "SMTP_USERNAME": env_str("SMTP_USERNAME"),
+        "SMTP_PASSWORD": env_str("SMTP_PASSWORD"),
+        "SMTP_FROM": env_str("SMTP_FROM"),
+        "SMTP_STARTTLS": env_str("SMTP_STARTTLS", "true"),
+        "PERMANENT_SESSION_LIFETIME": parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600),
     }
 
 

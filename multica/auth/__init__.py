@@ -1,0 +1,36 @@
+"""Sign-up and login: email codes, Google, sessions, Bearer tokens and CSRF (SPEC §8, D3, D4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, request
+
+bp = Blueprint("auth", __name__)
+
+_STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def init_app(app: Flask) -> None:
+    """Mailer, Google client, the identity hook used by analytics, and CSRF that spares Bearer calls."""
+    from multica.auth import google, views  # noqa: F401 - attach routes to bp
+    from multica.auth.identity import current_user_id
+    from multica.auth.mail import Mailer
+
+    Mailer(app)
+    google.GoogleSignIn(app)
+    app.extensions["current_user_id"] = current_user_id
+    # Flask-WTF's blanket check would also demand a token from Bearer clients; ours skips them.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(_csrf_unless_bearer)
+    app.register_blueprint(bp)
+
+
+def _csrf_unless_bearer() -> None:
+    """Cookie-authenticated state changes need a CSRF token; Bearer-authenticated API calls do not."""
+    from multica.auth.identity import bearer_token
+    from multica.extensions import csrf
+
+    if not current_app.config.get("WTF_CSRF_ENABLED", True) or request.method not in _STATE_CHANGING:
+        return
+    if request.path.startswith("/api/") and bearer_token():
+        return
+    csrf.protect(apply_exemptions=True)

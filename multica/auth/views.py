@@ -1,0 +1,147 @@
+"""Sign-in endpoints (JSON for API clients, forms for people) and `/api/me` (SPEC §8, D3)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, jsonify, redirect, render_template, request
+
+from multica.auth import bp
+from multica.auth.identity import current_user, end_session, require_user
+from multica.auth.routing import post_auth_destination, safe_next
+from multica.auth.service import AuthError, Restrictions, delete_expired_codes, find_or_create_user, send_code, verify_code
+from multica.auth.signin import finish_sign_in
+from multica.auth.tokens import issue_token
+from multica.errors import ApiError, json_object
+from multica.extensions import csrf, db, limiter
+
+logger = logging.getLogger("multica.auth")
+MAX_AUTH_BODY = 16 * 1024
+
+
+def _auth_limit() -> str:
+    return f"{current_app.config['RATE_LIMIT_AUTH']} per minute"
+
+
+def _verify_limit() -> str:
+    return f"{current_app.config['RATE_LIMIT_AUTH_VERIFY']} per minute"
+
+
+def _restrictions() -> Restrictions:
+    return Restrictions.from_config(current_app.config)
+
+
+def _send(email_input: object) -> str:
+    """Create, store and mail a code; returns the normalised email."""
+    email, code = send_code(email_input, _restrictions())
+    try:
+        current_app.extensions["mailer"].send_verification_code(email, code)
+    except Exception:  # noqa: BLE001 - any mail failure is the same answer to the client
+        logger.exception("auth: could not send verification code")
+        raise AuthError(500, "failed to send verification code") from None
+    delete_expired_codes()
+    return email
+
+
+def _verify(email_input: object, code_input: object, *, browser_session: bool = True):
+    email = verify_code(email_input, code_input)
+    try:
+        user, is_new = find_or_create_user(email, _restrictions())
+    except AuthError:
+        raise
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        logger.exception("auth: could not create user")
+        raise AuthError(500, "failed to create user") from None
+    finish_sign_in(user, is_new, browser_session=browser_session)
+    return user
+
+
+def _string_field(body: dict, name: str) -> object:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, "invalid request body")
+    return value
+
+
+@bp.post("/auth/send-code")
+@csrf.exempt
+@limiter.limit(_auth_limit)
+def send_code_api():
+    """Mail a 6-digit sign-in code."""
+    body = json_object(MAX_AUTH_BODY)
+    try:
+        _send(_string_field(body, "email"))
+    except AuthError as exc:
+        raise ApiError(exc.status, exc.message) from None
+    return jsonify(message="Verification code sent")
+
+
+@bp.post("/auth/verify-code")
+@csrf.exempt
+@limiter.limit(_verify_limit)
+def verify_code_api():
+    """Exchange a code for `{token, user}`; also signs the browser in."""
+    body = json_object(MAX_AUTH_BODY)
+    try:
+        user = _verify(_string_field(body, "email"), _string_field(body, "code"))
+    except AuthError as exc:
+        raise ApiError(exc.status, exc.message) from None
+    return jsonify(token=issue_token(str(user.id)), user=user.to_dict())
+
+
+@bp.post("/auth/logout")
+def logout():
+    """Sign out (POST only; a form post is sent back to the landing page)."""
+    end_session()
+    if request.mimetype == "application/x-www-form-urlencoded" or request.form:
+        return redirect("/")
+    return jsonify(message="logged out")
+
+
+@bp.get("/api/me")
+def me():
+    """The signed-in user."""
+    user = require_user()
+    return jsonify(user.to_dict())
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+def _login_page(status: int = 200, **context):
+    context.setdefault("google_enabled", current_app.extensions["google_oauth"].configured)
+    context.setdefault("next", safe_next(request.values.get("next")) or "")
+    return render_template("auth/login.html", **context), status
+
+
+@bp.get("/login")
+def login_page():
+    """Email first, then the code. Signed-in visitors go straight to where they belong."""
+    user = current_user()
+    if user is not None:
+        return redirect(post_auth_destination(user, request.args.get("next")))
+    return _login_page()
+
+
+@bp.post("/login")
+@limiter.limit(_auth_limit)
+def login_send_code():
+    """The no-JavaScript form: mail a code and show the code form."""
+    email_input = request.form.get("email", "")
+    try:
+        email = _send(email_input)
+    except AuthError as exc:
+        return _login_page(exc.status, error=exc.message, email=email_input)
+    return _login_page(step="code", email=email, info=f"We sent a 6-digit code to {email}.")
+
+
+@bp.post("/login/verify")
+@limiter.limit(_verify_limit)
+def login_verify():
+    """The no-JavaScript form: check the code, sign in and route onwards."""
+    email_input = request.form.get("email", "")
+    try:
+        user = _verify(email_input, request.form.get("code", ""))
+    except AuthError as exc:
+        return _login_page(exc.status, error=exc.message, email=email_input, step="code")
+    return redirect(post_auth_destination(user, request.form.get("next")))

@@ -1,0 +1,59 @@
+"""Small database helpers shared by the product areas: UTC times, portable JSON, atomic inserts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+# JSONB on PostgreSQL, JSON text elsewhere.
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """`YYYY-MM-DDTHH:MM:SSZ` (second precision, UTC) for API responses."""
+    moment = as_utc(moment)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """A UUID from user input, or None when it is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None
+
+
+def insert_ignoring_conflicts(session, table, values: dict, conflict_columns: list[str], returning):
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING ...` on PostgreSQL and SQLite: one atomic statement.
+
+    Returns the returned row, or None when a conflicting row already existed.
+    """
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns).returning(*returning)
+    return session.execute(statement).first()
+
+
+def advisory_lock(session, key: str) -> None:
+    """Serialise concurrent transactions on `key` (PostgreSQL; SQLite already serialises writers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
