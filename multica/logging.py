@@ -24,12 +24,24 @@ def _render(value: object) -> str:
     return f'"{text}"' if (" " in text or not text) else text
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at emit time (so test capture and redirection work)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send INFO and above (or `LOG_LEVEL`) from `multica` to stderr, once per process."""
     logger = logging.getLogger("multica")
     logger.setLevel(getattr(logging, level, logging.INFO))
     if not any(getattr(h, "_multica", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._multica = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
