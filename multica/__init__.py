@@ -41,6 +41,7 @@ def configure_logger(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, CSRF, throttles, metrics and the analytics client."""
     from multica import analytics, auth, metrics
+    from multica import models as _models  # noqa: F401 - the whole schema, for Alembic and relationships
     from multica.extensions import csrf, db, limiter, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
