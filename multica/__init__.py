@@ -59,10 +59,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Product areas, one blueprint each."""
-    from multica import web
+    from multica import web, workspaces
     from multica.web import views as _web_views  # noqa: F401 - attaches routes to web.bp
+    from multica.workspaces import views as _workspace_views  # noqa: F401
 
     app.register_blueprint(web.bp)
+    app.register_blueprint(workspaces.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -123,6 +123,7 @@ def from_env() -> dict:
         "RATE_LIMIT_TRUSTED_PROXIES": env_str("RATE_LIMIT_TRUSTED_PROXIES"),
         "AUTH_TOKEN_TTL": parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600),
         "APP_VERSION": env_str("APP_VERSION", "0.1.0"),
+        "DISABLE_WORKSPACE_CREATION": env_str("DISABLE_WORKSPACE_CREATION").strip(),
         # Sign-up and login (SPEC §8, D4).
         "ALLOW_SIGNUP": env_str("ALLOW_SIGNUP"),
         "ALLOWED_EMAILS": env_str("ALLOWED_EMAILS"),

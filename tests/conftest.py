@@ -201,3 +201,32 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         reporter.write_line(f"CI=true: {len(skipped)} test(s) were skipped; CI runs everything", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def create_user(app, email: str | None = None, **fields):
+    """A user row plus a Bearer token for it: `.id`, `.email`, `.token`, `.headers`."""
+    import uuid as _uuid
+    from types import SimpleNamespace
+
+    from multica.auth.models import User
+    from multica.auth.tokens import issue_token
+
+    email = email or f"user-{_uuid.uuid4().hex[:10]}@example.com"
+    with app.app_context():
+        user = User(name=fields.pop("name", email.split("@")[0]), email=email, onboarding_questionnaire={}, **fields)
+        db.session.add(user)
+        db.session.commit()
+        user_id = str(user.id)
+        with app.test_request_context():
+            token = issue_token(user_id)
+    return SimpleNamespace(id=user_id, email=email, token=token, headers={"Authorization": f"Bearer {token}"})
+
+
+def create_workspace(app, user, name: str = "Acme", slug: str | None = None) -> dict:
+    """A workspace owned by `user`, through the API."""
+    import uuid as _uuid
+
+    slug = slug or f"ws-{_uuid.uuid4().hex[:8]}"
+    response = app.test_client().post("/api/workspaces", json={"name": name, "slug": slug}, headers=user.headers)
+    assert response.status_code == 201, response.json
+    return response.json

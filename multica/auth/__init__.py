@@ -26,11 +26,15 @@ def init_app(app: Flask) -> None:
 
 def _csrf_unless_bearer() -> None:
     """Cookie-authenticated state changes need a CSRF token; Bearer-authenticated API calls do not."""
+    from flask import session
+
     from multica.auth.identity import bearer_token
     from multica.extensions import csrf
 
     if not current_app.config.get("WTF_CSRF_ENABLED", True) or request.method not in _STATE_CHANGING:
         return
-    if request.path.startswith("/api/") and bearer_token():
+    # An API call that the session cookie does not authenticate has no ambient authority to
+    # abuse: Bearer clients, and anonymous callers (who then get the view's 401).
+    if request.path.startswith("/api/") and (bearer_token() or not session.get("user_id")):
         return
     csrf.protect(apply_exemptions=True)

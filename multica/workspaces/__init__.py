@@ -1,0 +1,5 @@
+"""Workspaces and membership."""
+
+from flask import Blueprint
+
+bp = Blueprint("workspaces", __name__)

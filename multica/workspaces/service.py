@@ -1,0 +1,101 @@
+"""Workspace rules: creation, listing and membership checks (D14.1, D14.10)."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from multica.analytics import events
+from multica.analytics.record import record_event
+from multica.auth.models import User
+from multica.db_utils import parse_uuid
+from multica.errors import ApiError
+from multica.extensions import db
+from multica.workspaces.models import Member, Workspace
+
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?")
+# First path segments the app itself uses: a workspace may not shadow them.
+RESERVED_SLUGS = frozenset({
+    "api", "auth", "login", "logout", "onboarding", "download", "downloads", "invite", "invitations", "workspaces",
+    "static", "metrics", "healthz", "contact-sales", "settings", "new", "admin", "help",
+})
+MAX_NAME_BYTES = 100
+
+
+def issue_prefix_for(slug: str) -> str:
+    """`acme-corp` → `ACMECORP` (letters only, at most 8), or `ISS`."""
+    letters = re.sub(r"[^A-Za-z]", "", slug).upper()[:8]
+    return letters or "ISS"
+
+
+def slug_from_name(name: str) -> str:
+    """A slug suggestion from a workspace name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-")
+    return slug if len(slug) >= 2 and slug not in RESERVED_SLUGS else ""
+
+
+def validate_workspace_input(name: object, slug: object) -> tuple[str, str]:
+    """Trimmed name and lowercased slug, or ApiError 400 with what is wrong."""
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "name is required")
+    name = name.strip()
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ApiError(400, "name is too long")
+    if slug is None or slug == "":
+        slug = slug_from_name(name)
+    if not isinstance(slug, str):
+        raise ApiError(400, "invalid slug")
+    slug = slug.strip().lower()
+    if len(slug) < 2 or not SLUG.fullmatch(slug) or slug in RESERVED_SLUGS:
+        raise ApiError(400, "invalid slug")
+    return name, slug
+
+
+def create_workspace(user: User, name: object, slug: object) -> Workspace:
+    """Create the workspace with `user` as owner (one transaction), then emit `workspace_created`."""
+    if current_app.config.get("DISABLE_WORKSPACE_CREATION") == "true":
+        raise ApiError(403, "workspace creation is disabled")
+    name, slug = validate_workspace_input(name, slug)
+    workspace = Workspace(name=name, slug=slug, issue_prefix=issue_prefix_for(slug))
+    db.session.add(workspace)
+    try:
+        db.session.flush()
+        db.session.add(Member(workspace_id=workspace.id, user_id=user.id, role="owner"))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, "workspace slug already exists") from None
+    record_event(events.workspace_created(str(user.id), str(workspace.id)))
+    return workspace
+
+
+def workspaces_of(user: User) -> list[Workspace]:
+    """The user's workspaces, oldest membership first."""
+    return list(db.session.scalars(
+        sa.select(Workspace).join(Member, Member.workspace_id == Workspace.id).where(Member.user_id == user.id).order_by(Member.created_at, Workspace.created_at)
+    ))
+
+
+def membership(user: User, workspace_id) -> Member | None:
+    """The user's membership of the workspace, if any."""
+    return db.session.scalar(sa.select(Member).where(Member.user_id == user.id, Member.workspace_id == workspace_id))
+
+
+def require_member_workspace(user: User, raw_id: object, *, field: str = "workspace_id") -> Workspace:
+    """The workspace named by `raw_id` if the user is a member: 400 for a malformed id, 403 otherwise."""
+    workspace_id = parse_uuid(raw_id)
+    if workspace_id is None:
+        raise ApiError(400, f"invalid {field}")
+    if membership(user, workspace_id) is None:
+        raise ApiError(403, "you are not a member of this workspace")
+    return db.session.get(Workspace, workspace_id)
+
+
+def workspace_by_slug_for(user: User, slug: str) -> Workspace | None:
+    """The workspace with `slug` when the user is a member of it."""
+    return db.session.scalar(
+        sa.select(Workspace).join(Member, Member.workspace_id == Workspace.id).where(Workspace.slug == slug, Member.user_id == user.id)
+    )
