@@ -59,12 +59,15 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Product areas, one blueprint each."""
-    from multica import web, workspaces
+    from multica import onboarding, runtimes, web, workspaces
+    from multica.onboarding import views as _onboarding_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401 - attaches routes to web.bp
     from multica.workspaces import views as _workspace_views  # noqa: F401
 
     app.register_blueprint(web.bp)
     app.register_blueprint(workspaces.bp)
+    app.register_blueprint(onboarding.bp)
+    runtimes.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
