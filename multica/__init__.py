@@ -59,7 +59,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Product areas, one blueprint each."""
-    from multica import onboarding, runtimes, web, workspaces
+    from multica import agents, issues, onboarding, runtimes, web, workspaces
+    from multica.agents import views as _agent_views  # noqa: F401
+    from multica.issues import views as _issue_views  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401 - attaches routes to web.bp
     from multica.workspaces import views as _workspace_views  # noqa: F401
@@ -67,6 +69,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(web.bp)
     app.register_blueprint(workspaces.bp)
     app.register_blueprint(onboarding.bp)
+    app.register_blueprint(agents.bp)
+    app.register_blueprint(issues.bp)
     runtimes.init_app(app)
 
 

@@ -1,1 +1,5 @@
-"""agents"""
+"""Agents."""
+
+from flask import Blueprint
+
+bp = Blueprint("agents", __name__)

@@ -1,1 +1,5 @@
-"""issues"""
+"""Issues."""
+
+from flask import Blueprint
+
+bp = Blueprint("issues", __name__)

@@ -1,0 +1,56 @@
+"""Creating agents from templates on a workspace's runtimes (SPEC §5.3, §9.5)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from multica.agents.models import TEMPLATES, Agent
+from multica.analytics import events
+from multica.analytics.record import record_event
+from multica.auth.models import User
+from multica.db_utils import parse_uuid
+from multica.errors import ApiError
+from multica.extensions import db
+from multica.runtimes.models import Runtime
+from multica.workspaces.models import Workspace
+
+TEMPLATE_NAMES = {"coding": "Coding agent", "planning": "Planning agent", "writing": "Writing agent", "assistant": "Assistant"}
+MAX_NAME_BYTES = 100
+
+
+def create_agent(user: User, workspace: Workspace, *, runtime_id: object, template: object, name: object = None) -> Agent:
+    """Create an agent bound to one of the workspace's runtimes, then emit `agent_created`."""
+    if template is None:
+        template = ""
+    if not isinstance(template, str) or (template and template not in TEMPLATES):
+        raise ApiError(400, "invalid template")
+    runtime_uuid = parse_uuid(runtime_id)
+    if runtime_uuid is None:
+        raise ApiError(400, "invalid runtime_id")
+    runtime = db.session.get(Runtime, runtime_uuid)
+    if runtime is None or runtime.workspace_id != workspace.id:
+        raise ApiError(404, "runtime not found")
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "invalid name")
+    name = (name or "").strip() or TEMPLATE_NAMES.get(template, "Agent")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ApiError(400, "name is too long")
+    try:
+        existing = db.session.scalar(sa.select(sa.func.count()).select_from(Agent).where(Agent.workspace_id == workspace.id))
+        is_first = existing == 0
+    except Exception:  # noqa: BLE001 - SPEC: if the lookup fails, report false
+        db.session.rollback()
+        is_first = False
+    agent = Agent(workspace_id=workspace.id, runtime_id=runtime.id, owner_id=user.id, name=name, template=template)
+    db.session.add(agent)
+    db.session.commit()
+    record_event(events.agent_created(
+        str(user.id), str(workspace.id), agent_id=str(agent.id), provider=runtime.provider,
+        runtime_mode=runtime.runtime_mode, template=template, is_first_agent_in_workspace=is_first,
+    ))
+    return agent
+
+
+def agents_of(workspace: Workspace) -> list[Agent]:
+    """The workspace's agents, oldest first."""
+    return list(db.session.scalars(sa.select(Agent).where(Agent.workspace_id == workspace.id).order_by(Agent.created_at)))
