@@ -24,12 +24,10 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "") == "1"
 _multiproc_dir = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"multica-prometheus-{os.getpid()}")
 )
-
-
-def on_starting(server):
-    """Start every run with an empty metrics directory (stale files would double-count)."""
-    shutil.rmtree(_multiproc_dir, ignore_errors=True)
-    os.makedirs(_multiproc_dir, exist_ok=True)
+# Start every run with an empty metrics directory (stale files would double-count). This runs when
+# the master reads this file, before `preload_app` imports the app and its metrics touch the files.
+shutil.rmtree(_multiproc_dir, ignore_errors=True)
+os.makedirs(_multiproc_dir, exist_ok=True)
 
 
 def worker_exit(server, worker):
