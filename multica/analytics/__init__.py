@@ -46,7 +46,11 @@ def new_from_config(config, observer=None):
 
 
 def init_app(app: Flask) -> None:
-    """Create this process's client (unless the app was handed one) and drain it at exit."""
+    """Create this process's client (unless the app was handed one) and drain it at exit.
+
+    Who is signed in comes from `app.extensions["current_user_id"]`, which the auth package
+    provides; analytics does not import auth.
+    """
     from multica.analytics import commands, views  # noqa: F401 - registers routes and commands
 
     client = app.config.get("ANALYTICS_CLIENT")
@@ -63,12 +67,12 @@ def init_app(app: Flask) -> None:
 
 def tracker_config() -> dict:
     """What the page hands the browser tracker: the §13 analytics fields plus who is signed in."""
-    from flask import current_app, session
+    from flask import current_app
 
     from multica.web.public_config import public_config
 
     public = public_config()
-    user_id = current_app.extensions.get("current_user_id", lambda: session.get("user_id"))()
+    user_id = current_app.extensions["current_user_id"]()
     return {
         "posthog_key": public["posthog_key"],
         "posthog_host": public["posthog_host"],

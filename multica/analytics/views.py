@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, jsonify, request, session
+from flask import current_app, jsonify, request
 
 from multica.analytics import bp
 from multica.analytics.ingest import Identity, InvalidBatch, build_event, parse_batch
@@ -35,7 +35,7 @@ def _same_origin() -> bool:
 
 
 def _identity() -> Identity | None:
-    user_id = current_app.extensions.get("current_user_id", lambda: session.get("user_id"))()
+    user_id = current_app.extensions["current_user_id"]()
     if user_id:
         return Identity(str(user_id), signed_in=True)
     anon = unquote(request.cookies.get(ANON_COOKIE, "")).strip()
