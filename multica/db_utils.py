@@ -54,6 +54,16 @@ def insert_ignoring_conflicts(session, table, values: dict, conflict_columns: li
 
 
 def advisory_lock(session, key: str) -> None:
-    """Serialise concurrent transactions on `key` (PostgreSQL; SQLite already serialises writers)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Serialise concurrent transactions on `key` until commit or rollback.
+
+    PostgreSQL takes a transaction-scoped advisory lock on the key. SQLite has no such lock, and
+    its driver only begins a transaction at the first write, so reads before it are unguarded: we
+    take the database write lock now (`BEGIN IMMEDIATE`), which serialises every writer.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    elif dialect == "sqlite":
+        driver = session.connection().connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN IMMEDIATE")

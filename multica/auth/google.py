@@ -58,8 +58,9 @@ def _refuse(status: int, message: str):
     """Answer the callback itself with the login page and the reason; no session, nobody created."""
     from multica.auth.views import _login_page
 
+    next_path = _stored_next()
     session.pop(_NEXT_KEY, None)
-    return _login_page(status, error=message, next=_stored_next() or "")
+    return _login_page(status, error=message, next=next_path or "")
 
 
 def _stored_next() -> str | None:
