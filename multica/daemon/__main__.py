@@ -1,0 +1,76 @@
+"""`python -m multica.daemon`: the command line of the local daemon."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from multica.daemon import (
+    EXIT_REJECTED,
+    EXIT_UNREACHABLE,
+    DaemonClient,
+    Settings,
+    default_daemon_id,
+    run,
+)
+
+
+def _server_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return seconds
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The daemon's options; the token may come from MULTICA_DAEMON_TOKEN so it stays out of `ps`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m multica.daemon",
+        description="Report this machine's agent CLIs to a multica workspace and keep them online.",
+        epilog=f"Exit status: 0 stopped by SIGINT/SIGTERM (after deregistering) or --once; 2 bad usage; "
+        f"{EXIT_REJECTED} token rejected; {EXIT_UNREACHABLE} server unreachable at startup; 1 other errors.",
+    )
+    parser.add_argument("--server", required=True, type=_server_url, help="the multica server, e.g. http://localhost:5000")
+    parser.add_argument("--token", default=os.environ.get("MULTICA_DAEMON_TOKEN"), help="daemon token (mdt_...); default $MULTICA_DAEMON_TOKEN")
+    parser.add_argument("--provider", action="append", required=True, metavar="NAME", help="an agent CLI to report (repeatable): claude, codex, ...")
+    parser.add_argument("--daemon-id", default=None, help="stable id of this daemon (default: this machine's hostname)")
+    parser.add_argument("--interval", type=_positive_seconds, default=15.0, metavar="SECONDS", help="heartbeat interval (default 15)")
+    parser.add_argument("--once", action="store_true", help="register, print the runtimes and exit without heartbeating")
+    args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("--token (or MULTICA_DAEMON_TOKEN) is required")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the daemon until SIGINT/SIGTERM; returns the exit status."""
+    args = parse_args(argv)
+    settings = Settings(
+        server=args.server, token=args.token, providers=args.provider,
+        daemon_id=args.daemon_id or default_daemon_id(), interval=args.interval,
+    )
+    stop = threading.Event()
+    # Both signals end the heartbeat loop the same way, so Ctrl-C also deregisters.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    client = DaemonClient(settings.server, settings.token)
+    try:
+        return run(client, settings, stop, once=args.once)
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tests for runtimes, daemon tokens and the local daemon."""
