@@ -275,7 +275,6 @@ class PostHogClient:
             wait = next_flush - time.monotonic()
             if wait <= 0:
                 self._ship(pending)
-                pending = []
                 next_flush = time.monotonic() + self.flush_interval
                 self._report_depth()
                 continue
@@ -287,17 +286,19 @@ class PostHogClient:
                 break
             if item is _FLUSH:
                 self._ship(pending)
-                pending = []
                 continue
-            data = self._serialize(item)
-            if data is not None:
-                with self._idle:
-                    self._inflight += 1
-                pending.append(data)
-            if len(pending) >= self.batch_size:
-                self._ship(pending)
-                pending = []
+            self._accept(pending, item)
         self._drain(pending)
+
+    def _accept(self, pending: list[bytes], item: tuple) -> None:
+        """Serialise `item` into the pending batch; ship the batch once it is full."""
+        data = self._serialize(item)
+        if data is not None:
+            with self._idle:
+                self._inflight += 1
+            pending.append(data)
+        if len(pending) >= self.batch_size:
+            self._ship(pending)
 
     def _drain(self, pending: list[bytes]) -> None:
         """Ship what is pending and everything still queued, within the shutdown deadline."""
@@ -306,21 +307,13 @@ class PostHogClient:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item is _STOP or item is _FLUSH:
-                continue
-            data = self._serialize(item)
-            if data is not None:
-                with self._idle:
-                    self._inflight += 1
-                pending.append(data)
-            if len(pending) >= self.batch_size:
-                self._ship(pending)
-                pending = []
+            if item is not _STOP and item is not _FLUSH:
+                self._accept(pending, item)
         self._ship(pending)
         self._report_depth()
 
     def _ship(self, items: list[bytes]) -> None:
-        """Send one batch (retrying what may succeed later) and settle its accounting."""
+        """Send the batch (retrying what may succeed later), settle its accounting and empty it."""
         if not items:
             return
         try:
@@ -329,6 +322,7 @@ class PostHogClient:
             with self._idle:
                 self._inflight -= len(items)
                 self._idle.notify_all()
+            items.clear()
 
     def _client(self) -> httpx.Client:
         if self._http is None:
