@@ -62,7 +62,9 @@ def register_blueprints(app: Flask) -> None:
     from multica import agents, issues, onboarding, runtimes, web, workspaces
     from multica.agents import views as _agent_views  # noqa: F401
     from multica.issues import views as _issue_views  # noqa: F401
+    from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
+    from multica.workspaces import pages as _workspace_pages  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401 - attaches routes to web.bp
     from multica.workspaces import views as _workspace_views  # noqa: F401
 
