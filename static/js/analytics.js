@@ -1,7 +1,6 @@
-/* Multica's first-party analytics tracker (SPEC D7, §14): batches events to the app's own
- * POST /api/analytics/events, which validates, stamps and forwards them to PostHog. Markup hooks
- * in with data-track="<event>" data-track-source="<source>". Inert while posthog_key is empty;
- * never throws into the page. Budget: 4 KB gzipped (tests/web/test_tracker_budget.py). */
+/* First-party analytics tracker (SPEC D7, §14): batches events to POST /api/analytics/events.
+ * Hooks: data-track="<event>" data-track-source="<source>". Inert without posthog_key; never
+ * throws into the page. Budget: 4 KB gzipped (tests/web/test_tracker_budget.py). */
 (() => {
   "use strict";
 
@@ -50,47 +49,36 @@
     if (fresh || !readCookie(ANON_COOKIE)) writeCookie(ANON_COOKIE, randomUUID(), 31536000);
   }
 
-  // Kept in sessionStorage so pageview dedupe survives full page loads in a tab (D14.12).
-  function lastPath(value) {
-    try {
-      if (value === undefined) return sessionStorage.getItem(LAST_PATH_KEY);
-      if (value === null) sessionStorage.removeItem(LAST_PATH_KEY);
-      else sessionStorage.setItem(LAST_PATH_KEY, value);
-    } catch (e) {
-      return null; // storage disabled: only dedupe across page loads is lost
-    }
-  }
+  // sessionStorage: pageview dedupe survives page loads in a tab (D14.12).
+  const readLastPath = guard(() => sessionStorage.getItem(LAST_PATH_KEY), null);
+  const writeLastPath = guard((path) =>
+    path === null ? sessionStorage.removeItem(LAST_PATH_KEY) : sessionStorage.setItem(LAST_PATH_KEY, path));
+  const beaconed = guard((body) => navigator.sendBeacon(endpoint, new Blob([body], { type: "application/json" })), false);
 
+  // Serialised at capture, so a bad payload fails alone.
   function enqueue(event, properties) {
-    outbox.push({ event, properties });
+    outbox.push(JSON.stringify({ event, properties }));
     if (outbox.length >= BATCH_MAX) send(false);
-    else if (!sendTimer) sendTimer = setTimeout(send, SEND_DELAY_MS, false);
+    else if (!sendTimer) sendTimer = setTimeout(guard(send), SEND_DELAY_MS, false);
   }
 
   function post(body) {
     const headers = { "Content-Type": "application/json", "X-Client-Platform": "web" };
     if (appVersion) headers["X-Client-Version"] = appVersion;
-    fetch(endpoint, { method: "POST", body, headers, keepalive: true, credentials: "same-origin" }).catch(() => {});
+    return fetch(endpoint, { method: "POST", body, headers, keepalive: true, credentials: "same-origin" }).catch(() => {});
   }
 
   // `beacon` when the page is going away: sendBeacon outlives the document.
   function send(beacon) {
     clearTimeout(sendTimer);
     sendTimer = 0;
-    if (!outbox.length) return;
-    ensureAnonId(false);
+    const requests = [];
+    if (outbox.length) ensureAnonId(false);
     while (outbox.length) {
-      const body = JSON.stringify({ events: outbox.splice(0, BATCH_MAX) });
-      let queued = false;
-      if (beacon && navigator.sendBeacon) {
-        try {
-          queued = navigator.sendBeacon(endpoint, new Blob([body], { type: "application/json" }));
-        } catch (e) {
-          queued = false;
-        }
-      }
-      if (!queued) post(body);
+      const body = `{"events":[${outbox.splice(0, BATCH_MAX).join(",")}]}`;
+      if (!(beacon && beaconed(body))) requests.push(post(body));
     }
+    return Promise.all(requests);
   }
 
   function normalizeEnvironment(value) {
@@ -109,18 +97,18 @@
   }
 
   function emitPageview(path) {
-    if (path && path === lastPath()) return; // consecutive duplicates only
-    lastPath(path);
+    if (path && path === readLastPath()) return; // consecutive duplicates only
+    writeLastPath(path);
     enqueue("$pageview", Object.assign({}, superProps, path ? { $current_url: path } : {}));
   }
 
   function emitEvent(name, props) {
     const stamps = userId ? { user_id: userId } : {};
-    enqueue(String(name), Object.assign({}, superProps, stamps, props));
+    enqueue(name, Object.assign({}, superProps, stamps, props));
   }
 
   function emitSet(kind, props) {
-    enqueue("$set", Object.assign({}, superProps, { [kind]: Object.assign({}, props) }));
+    enqueue("$set", Object.assign({}, superProps, { [kind]: props }));
   }
 
   // Before init, operations wait in order.
@@ -145,8 +133,7 @@
     if (appVersion) superProps.app_version = appVersion;
     ready = true;
     ensureAnonId(false);
-    // A pending identify is already in userId (the server picks the distinct id); then the
-    // first pageview, then the buffered operations in order.
+    // A pending identify is already in userId (the server picks the distinct id).
     if (pendingPageview !== null) emitPageview(pendingPageview);
     pendingPageview = null;
     const ops = pendingOps;
@@ -163,28 +150,26 @@
     userId = null;
     pendingPageview = null;
     pendingOps = [];
-    lastPath(null);
+    writeLastPath(null);
     if (!ready) return;
-    // Ship what belongs to the old identity, then become a new anonymous person; the
-    // super-properties registered at init stay as they are.
-    send(false);
-    ensureAnonId(true);
+    // Ship the old identity's events, then (once they left with the old cookie) a new anon id.
+    send(false).finally(() => ensureAnonId(true));
   }
 
   function capture(name, props) {
+    if (!name || typeof name !== "string") return;
     props = Object.assign({}, props);
     whenReady(() => emitEvent(name, props));
   }
 
-  function setPersonProperties(props) {
+  // An empty `$set` would get the whole batch refused.
+  function setPerson(kind, props) {
     props = Object.assign({}, props);
-    whenReady(() => emitSet("$set", props));
+    if (Object.keys(props).length) whenReady(() => emitSet(kind, props));
   }
 
-  function setPersonPropertiesOnce(props) {
-    props = Object.assign({}, props);
-    whenReady(() => emitSet("$set_once", props));
-  }
+  const setPersonProperties = (props) => setPerson("$set", props);
+  const setPersonPropertiesOnce = (props) => setPerson("$set_once", props);
 
   function capturePageview(path) {
     const normalized = normalizePageviewPath(path) || "";
@@ -222,31 +207,24 @@
   // A pathname change is a pageview; a query-only change is not (SPEC §14.4).
   function watchHistory() {
     let pathname = location.pathname;
-    const changed = () => {
-      if (location.pathname === pathname) return;
-      pathname = location.pathname;
-      capturePageview(pathname);
-    };
+    const changed = guard(() => {
+      if (location.pathname !== pathname) capturePageview((pathname = location.pathname));
+    });
     for (const method of ["pushState", "replaceState"]) {
       const original = history[method];
       history[method] = function (...args) {
         const result = original.apply(this, args);
-        guard(changed)();
+        changed();
         return result;
       };
     }
-    addEventListener("popstate", guard(changed));
+    addEventListener("popstate", changed);
   }
 
   function boot() {
     captureSignupSource();
-    let config = {};
-    try {
-      const el = document.getElementById("multica-analytics-config");
-      config = (el && JSON.parse(el.textContent)) || {};
-    } catch (e) {
-      config = {};
-    }
+    const configText = guard(() => document.getElementById("multica-analytics-config").textContent)();
+    const config = guard(JSON.parse)(configText) || {};
     if (config.user_id) identify(config.user_id);
     init(config);
     capturePageview(location.pathname);
