@@ -8,7 +8,7 @@ from multica.agents.models import TEMPLATES, Agent
 from multica.analytics import events
 from multica.analytics.record import record_event
 from multica.auth.models import User
-from multica.db_utils import parse_uuid
+from multica.db_utils import advisory_lock, parse_uuid
 from multica.errors import ApiError
 from multica.extensions import db
 from multica.runtimes.models import Runtime
@@ -35,6 +35,8 @@ def create_agent(user: User, workspace: Workspace, *, runtime_id: object, templa
     name = (name or "").strip() or TEMPLATE_NAMES.get(template, "Agent")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise ApiError(400, "name is too long")
+    # Creations in one workspace take turns, so two agents made at once cannot both be "first".
+    advisory_lock(db.session, f"agents:{workspace.id}")
     try:
         existing = db.session.scalar(sa.select(sa.func.count()).select_from(Agent).where(Agent.workspace_id == workspace.id))
         is_first = existing == 0
