@@ -1,5 +1,7 @@
 /* Onboarding enhancements (SPEC §9.5, §9.6). Every step works without this file; it only adds:
- * - `onboarding_started` once per page (shell mount), with the flow's workspace when there is one;
+ * - `onboarding_started` once per visit to the flow (shell mount), with the flow's workspace when there
+ *   is one: fired on a page entered from outside the flow, not on one reached from another onboarding
+ *   page (step links, form posts and their redirects, the token page, reloads of such pages);
  * - questionnaire: "Other" text fields, Continue enabled only for complete answers, `$set` on submit;
  * - runtime step (web): card events, in-page panels, the live runtime list, the waitlist email check;
  * - runtime step (desktop shell, `window.desktopAPI`): a local scan that emits
@@ -27,10 +29,26 @@
 
   const all = (root, selector) => Array.from(root.querySelectorAll(selector));
 
+  // The SPA's shell mounts once per visit; here every step is a page load. A page whose referrer is a
+  // same-origin onboarding page (/onboarding, /onboarding?…, /onboarding/…) continues the visit the
+  // referrer's page started. A redirect after a form post keeps the form page as referrer, and a
+  // reload keeps the original one. No referrer, another origin or any other path: a new mount.
+  function reachedFromFlow() {
+    if (!document.referrer) return false;
+    try {
+      const from = new URL(document.referrer);
+      return from.origin === location.origin && (from.pathname === "/onboarding" || from.pathname.startsWith("/onboarding/"));
+    } catch (error) {
+      return false; // an unparseable referrer is not the flow
+    }
+  }
+
   function mountShell(root) {
-    const props = { source: "onboarding" };
-    if (root.dataset.startedWorkspaceId) props.workspace_id = root.dataset.startedWorkspaceId;
-    capture("onboarding_started", props);
+    if (!reachedFromFlow()) {
+      const props = { source: "onboarding" };
+      if (root.dataset.startedWorkspaceId) props.workspace_id = root.dataset.startedWorkspaceId;
+      capture("onboarding_started", props);
+    }
     const desktop = isDesktop();
     all(document, "[data-web-only]").forEach((el) => { el.hidden = desktop; });
     all(document, "[data-desktop-only]").forEach((el) => { el.hidden = !desktop; });

@@ -1,7 +1,9 @@
 """Onboarding in headless Chromium: one journey per completion path, the §9.7 UI cases, and the desktop scan.
 
 Every journey checks the EXACT ordered sequence of event names the PostHog sink received for the
-user. To make that order a fact rather than a race, the test ships the page's tracker buffer
+user. `onboarding_started` (§9.6, once per shell mount) fires once per visit to the flow: on the page
+entered from outside it, never on a page reached from another onboarding page (step links, form
+posts and their redirects, the token page, reloads of those pages). To make that order a fact rather than a race, the test ships the page's tracker buffer
 (`multicaAnalytics.flush()`, which resolves once the server has taken the batch) before every
 navigation, and waits for the sink to hold exactly the expected sequence before the next action.
 Events sent by the browser while a page unloads (the questionnaire's `$set`) are waited for the
@@ -118,6 +120,19 @@ class Journey:
         self.ship()
         return self.expect(*names)
 
+    def nothing_new(self) -> None:
+        """The loaded page sent nothing: its mount-time events would be in the buffer this ships.
+
+        (An event that escaped the buffer early still breaks the next `expect`, which needs the exact sequence.)
+        """
+        self.page.wait_for_load_state("load")
+        self.ship()
+        assert [e["event"] for e in user_events(self.sink, self.user)] == self.expected
+
+
+def referrer(page) -> str:
+    return page.evaluate("() => document.referrer")
+
 
 def assert_contracts(events, user, *free_text: str) -> None:
     """Every event is the user's, stamped, and carries no email address or typed free text."""
@@ -143,23 +158,22 @@ def answer(page, team_size="Just me", role="Developer", use_case="Coding") -> No
     page.get_by_role("group", name="What would you like agents to help with first?").get_by_label(use_case, exact=True).check()
 
 
-def through_questionnaire(journey: Journey, workspace_id: str = "") -> None:
-    """Welcome ⇒ Continue ⇒ answer ⇒ Continue, checking the events on the way."""
+def through_questionnaire(journey: Journey) -> None:
+    """Welcome ⇒ Continue ⇒ answer ⇒ Continue, checking the events on the way (the user has no workspace yet)."""
     page = journey.page
-    started = {"source": "onboarding", **({"workspace_id": workspace_id} if workspace_id else {})}
-    events = journey.shipped(PAGEVIEW, "onboarding_started")
+    events = journey.shipped(PAGEVIEW, "onboarding_started")  # entering the flow: the one shell mount
     assert events[-2]["properties"]["$current_url"] == "/onboarding"
-    assert custom(events[-1]) == started
+    assert custom(events[-1]) == {"source": "onboarding"}
     page.get_by_role("link", name="Continue").click()
     page.wait_for_url(at_step("questionnaire"))
-    assert custom(journey.shipped("onboarding_started")[-1]) == started  # one per page (shell mount)
+    journey.nothing_new()  # the next step is the same visit
     answer(page)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(at_step("workspace"))
     # The server event comes from the POST; the `$set` leaves with the old page as it unloads.
     events = journey.expect("onboarding_questionnaire_submitted", SET)
     assert events[-1]["properties"]["$set"] == {"team_size": "solo", "role": "developer", "use_case": "coding"}
-    assert custom(journey.shipped("onboarding_started")[-1]) == started
+    journey.nothing_new()  # nor is the page the form post redirected to
 
 
 def create_workspace_step(journey: Journey, slug: str) -> str:
@@ -171,8 +185,7 @@ def create_workspace_step(journey: Journey, slug: str) -> str:
     page.wait_for_url(at_step("runtime"))
     workspace_id = parse_qs(urlsplit(page.url).query)["workspace"][0]
     journey.expect("workspace_created")
-    started = journey.shipped("onboarding_started")[-1]
-    assert custom(started) == {"source": "onboarding", "workspace_id": workspace_id}
+    journey.nothing_new()
     return workspace_id
 
 
@@ -228,7 +241,7 @@ def test_full_journey_with_a_real_daemon(app, site, page, sink, daemons):
 
     page.get_by_role("button", name="Create a connection token").click()
     page.wait_for_selector("[data-daemon-token]")
-    journey.shipped("onboarding_started")
+    journey.nothing_new()  # the token page answers the POST in the flow
     command = page.locator("[data-daemon-command]").inner_text()
     token = page.locator("[data-daemon-token]").inner_text()
     assert command == f"python -m multica.daemon --server {site} --token {token} --provider claude"
@@ -251,7 +264,7 @@ def test_full_journey_with_a_real_daemon(app, site, page, sink, daemons):
         [runtime] = db.session.scalars(sa.select(Runtime).where(Runtime.workspace_id == uuid.UUID(workspace_id))).all()
         assert runtime.provider == "claude" and runtime.status == "online"
     assert parse_qs(urlsplit(page.url).query)["runtime"] == [str(runtime.id)]
-    journey.shipped("onboarding_started")
+    journey.nothing_new()
 
     # Developer + coding ⇒ the coding template is pre-selected.
     assert page.get_by_role("radio", name=re.compile("^Coding")).is_checked()
@@ -262,9 +275,9 @@ def test_full_journey_with_a_real_daemon(app, site, page, sink, daemons):
     assert events[-2]["properties"]["is_first_agent_in_workspace"] is True
     assert events[-1]["properties"]["completion_path"] == "full"
     assert events[-1]["properties"]["workspace_id"] == workspace_id
-    journey.shipped("onboarding_started")
-    page.reload()  # reloading the last step never completes again
-    journey.shipped("onboarding_started")
+    journey.nothing_new()
+    page.reload()  # reloading the last step never completes again, nor starts the flow again
+    journey.nothing_new()
 
     page.get_by_label("Issue title").fill("Ship the onboarding flow")
     page.get_by_role("button", name="Create issue").click()
@@ -275,10 +288,8 @@ def test_full_journey_with_a_real_daemon(app, site, page, sink, daemons):
     events = journey.shipped(PAGEVIEW)
     assert events[-1]["properties"]["$current_url"] == "/full-journey/issues"
     assert journey.expected == [
-        PAGEVIEW, "onboarding_started", "onboarding_started", "onboarding_questionnaire_submitted", SET,
-        "onboarding_started", "workspace_created", "onboarding_started", "onboarding_runtime_path_selected", SET,
-        "onboarding_started", "onboarding_started", "agent_created", "onboarding_completed", "onboarding_started",
-        "onboarding_started", "issue_created", PAGEVIEW,
+        PAGEVIEW, "onboarding_started", "onboarding_questionnaire_submitted", SET, "workspace_created",
+        "onboarding_runtime_path_selected", SET, "agent_created", "onboarding_completed", "issue_created", PAGEVIEW,
     ]
     assert_contracts(events, user, "Journey Co", "Ship the onboarding")
 
@@ -298,13 +309,12 @@ def test_runtime_skipped_journey(app, site, page, sink):
     events = journey.expect("onboarding_completed")
     assert custom(events[-1]) == {"completion_path": "runtime_skipped", "joined_cloud_waitlist": False, "workspace_id": workspace_id, "source": "onboarding"}
     assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", events[-1]["properties"]["$set_once"]["onboarded_at"])
-    journey.shipped("onboarding_started")
+    journey.nothing_new()
     page.get_by_role("link", name="Skip").click()
     page.wait_for_url(f"{site}/skip-journey/issues")
     events = journey.shipped(PAGEVIEW)
     assert journey.expected == [
-        PAGEVIEW, "onboarding_started", "onboarding_started", "onboarding_questionnaire_submitted", SET,
-        "onboarding_started", "workspace_created", "onboarding_started", "onboarding_completed", "onboarding_started", PAGEVIEW,
+        PAGEVIEW, "onboarding_started", "onboarding_questionnaire_submitted", SET, "workspace_created", "onboarding_completed", PAGEVIEW,
     ]
     assert_contracts(events, user, "Journey Co")
 
@@ -329,21 +339,20 @@ def test_cloud_waitlist_journey(app, site, page, sink):
     assert page.get_by_text("You're on the cloud waitlist").is_visible()
     events = journey.expect("cloud_waitlist_joined")
     assert custom(events[-1]) == {"has_reason": True, "source": "onboarding"}
-    journey.shipped("onboarding_started")
+    journey.nothing_new()
     stored = stored_user(app, user)
     assert (stored.cloud_waitlist_email, stored.onboarded_at) == ("waiting.person@example.com", None)
     page.get_by_role("button", name="Skip for now").click()
     page.wait_for_url(at_step("first_issue"))
     events = journey.expect("onboarding_completed")
     assert custom(events[-1]) == {"completion_path": "cloud_waitlist", "joined_cloud_waitlist": True, "workspace_id": workspace_id, "source": "onboarding"}
-    journey.shipped("onboarding_started")
+    journey.nothing_new()
     page.get_by_role("link", name="Skip").click()
     page.wait_for_url(f"{site}/wait-journey/issues")
     events = journey.shipped(PAGEVIEW)
     assert journey.expected == [
-        PAGEVIEW, "onboarding_started", "onboarding_started", "onboarding_questionnaire_submitted", SET,
-        "onboarding_started", "workspace_created", "onboarding_started", "onboarding_runtime_path_selected",
-        "cloud_waitlist_joined", "onboarding_started", "onboarding_completed", "onboarding_started", PAGEVIEW,
+        PAGEVIEW, "onboarding_started", "onboarding_questionnaire_submitted", SET, "workspace_created",
+        "onboarding_runtime_path_selected", "cloud_waitlist_joined", "onboarding_completed", PAGEVIEW,
     ]
     assert_contracts(events, user, "Journey Co", "Overnight evals", "aiting.person")
 
@@ -367,6 +376,37 @@ def test_skip_existing_journey(app, site, page, sink):
     events = journey.shipped(PAGEVIEW)
     assert journey.expected == ["workspace_created", "workspace_created", PAGEVIEW, "onboarding_started", "onboarding_completed", PAGEVIEW]
     assert_contracts(events, user, "Old Hands")
+
+
+def test_onboarding_started_fires_again_only_after_leaving_the_flow(app, site, page, sink):
+    user = create_user(app)
+    sign_in(page, app, site, user)
+    journey = Journey(page, app, sink, user)
+    page.goto(f"{site}/onboarding")
+    events = journey.shipped(PAGEVIEW, "onboarding_started")
+    assert custom(events[-1]) == {"source": "onboarding"}
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url(at_step("questionnaire"))
+    journey.nothing_new()
+    page.reload()  # a step page reached from another step, reloaded: still the same visit
+    assert step_of(page.url) == "questionnaire" and referrer(page) == f"{site}/onboarding"
+    journey.nothing_new()
+
+    page.get_by_role("link", name="Multica").click()  # leave the flow for the landing page
+    page.wait_for_url(f"{site}/")
+    events = journey.shipped(PAGEVIEW)
+    assert events[-1]["properties"]["$current_url"] == "/"
+    page.evaluate("() => { location.href = '/onboarding'; }")  # come back from it (a same-origin referrer)
+    page.wait_for_url(at_step(None))
+    assert referrer(page) == f"{site}/"
+    events = journey.shipped(PAGEVIEW, "onboarding_started")
+    assert events[-2]["properties"]["$current_url"] == "/onboarding"
+    assert custom(events[-1]) == {"source": "onboarding"}
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url(at_step("questionnaire"))
+    journey.nothing_new()
+    assert journey.expected == [PAGEVIEW, "onboarding_started", PAGEVIEW, PAGEVIEW, "onboarding_started"]
+    assert_contracts(user_events(sink, user), user)
 
 
 # ---- §9.7 UI cases: Welcome and questionnaire -----------------------------------------------------------
