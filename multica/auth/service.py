@@ -157,6 +157,12 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
     return email, code
 
 
+def discard_code(email: str, code: str) -> None:
+    """Forget a code that could not be delivered, so the person may ask again at once."""
+    db.session.execute(sa.delete(VerificationCode).where(VerificationCode.email == email, VerificationCode.code == code, VerificationCode.used.is_(False)))
+    db.session.commit()
+
+
 def delete_expired_codes() -> None:
     """Best-effort clean-up of codes that expired more than an hour ago."""
     try:

@@ -9,7 +9,15 @@ from flask import current_app, jsonify, redirect, render_template, request
 from multica.auth import bp
 from multica.auth.identity import current_user, end_session, require_user
 from multica.auth.routing import post_auth_destination, safe_next
-from multica.auth.service import AuthError, Restrictions, delete_expired_codes, find_or_create_user, send_code, verify_code
+from multica.auth.service import (
+    AuthError,
+    Restrictions,
+    delete_expired_codes,
+    discard_code,
+    find_or_create_user,
+    send_code,
+    verify_code,
+)
 from multica.auth.signin import finish_sign_in
 from multica.auth.tokens import issue_token
 from multica.errors import ApiError, json_object
@@ -38,6 +46,7 @@ def _send(email_input: object) -> str:
         current_app.extensions["mailer"].send_verification_code(email, code)
     except Exception:  # noqa: BLE001 - any mail failure is the same answer to the client
         logger.exception("auth: could not send verification code")
+        discard_code(email, code)
         raise AuthError(500, "failed to send verification code") from None
     delete_expired_codes()
     return email
