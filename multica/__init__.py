@@ -6,6 +6,7 @@ import os
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from multica import config as settings
 
@@ -23,6 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.from_env())
     app.config.update(config or {})
     settings.check_production_secrets(app.config)
+    if app.config.get("PROXY_HOPS"):
+        # Behind N reverse proxies, trust their X-Forwarded-Proto/Host so external URLs (the
+        # Google callback) say https. Client addresses are handled by RATE_LIMIT_TRUSTED_PROXIES.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
     configure_logger(app)
     register_extensions(app)
     register_blueprints(app)

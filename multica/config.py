@@ -121,6 +121,7 @@ def from_env() -> dict:
         "RATELIMIT_STORAGE_URI": env_str("REDIS_URL").strip() or "memory://",
         "RATELIMIT_ANALYTICS_INGEST": env_str("RATELIMIT_ANALYTICS_INGEST", "120 per minute"),
         "RATE_LIMIT_TRUSTED_PROXIES": env_str("RATE_LIMIT_TRUSTED_PROXIES"),
+        "PROXY_HOPS": env_int("PROXY_HOPS", 0),
         "AUTH_TOKEN_TTL": parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600),
         "APP_VERSION": env_str("APP_VERSION", "0.1.0"),
         "DISABLE_WORKSPACE_CREATION": env_str("DISABLE_WORKSPACE_CREATION").strip(),

@@ -21,17 +21,33 @@ def _ingest_limit() -> str:
     return current_app.config.get("RATELIMIT_ANALYTICS_INGEST", "120 per minute")
 
 
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _authority(scheme: str, netloc: str) -> str:
+    """`host[:port]` lowercased, without the scheme's default port."""
+    netloc = netloc.lower()
+    default = _DEFAULT_PORTS.get(scheme.lower())
+    if default and netloc.endswith(f":{default}"):
+        netloc = netloc[: -len(default) - 1]
+    return netloc
+
+
 def _same_origin() -> bool:
-    """A browser's `Origin` (or `Sec-Fetch-Site`) must say this site; non-browser clients send neither."""
+    """A browser's `Origin` (or `Sec-Fetch-Site`) must name this site; non-browser clients send neither.
+
+    Only the host and port are compared: behind a TLS-terminating proxy the app sees `http` while
+    the browser's origin says `https`.
+    """
     if request.headers.get("Sec-Fetch-Site", "") == "cross-site":
         return False
     origin = request.headers.get("Origin")
     if not origin:
         return True
-    if origin == "null":
-        return False
     parts = urlsplit(origin)
-    return f"{parts.scheme}://{parts.netloc}".lower() == request.host_url.rstrip("/").lower()
+    if origin == "null" or not parts.netloc:
+        return False
+    return _authority(parts.scheme, parts.netloc) == _authority(request.scheme, request.host)
 
 
 def _identity() -> Identity | None:

@@ -167,3 +167,22 @@ def test_disabled_analytics_accepts_and_ships_nothing(make_app, sink):
     client.set_cookie("multica_anon_id", ANON)
     assert post(client, [{"event": "$pageview", "properties": {}}]).status_code == 202
     assert sink.events() == []
+
+
+def test_origin_behind_a_tls_proxy_is_same_site(app, anon_client):
+    event = [{"event": "$pageview", "properties": {}}]
+    # The browser says https; the app behind the proxy sees http on the same host.
+    assert post(anon_client, event, headers={"Origin": "https://localhost"}).status_code == 202
+    assert post(anon_client, event, headers={"Origin": "https://localhost:443"}).status_code == 202
+    assert post(anon_client, event, headers={"Origin": "https://localhost:8443"}).status_code == 403
+    assert post(anon_client, event, headers={"Origin": "https://localhost.evil.example"}).status_code == 403
+
+
+def test_proxy_hops_make_external_urls_https(make_app):
+    from flask import url_for
+
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com"}
+    for hops, expected in ((1, "https://app.example.com/login"), (0, "http://localhost/login")):
+        app = make_app(PROXY_HOPS=hops)
+        app.add_url_rule("/_probe", "probe", lambda: url_for("auth.login_page", _external=True))
+        assert app.test_client().get("/_probe", headers=headers).get_data(as_text=True) == expected
