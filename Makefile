@@ -30,7 +30,7 @@ test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
-	bash benchmarks/run.sh
+	bash benchmarks/run_all.sh
 
 docs: install
 	$(BIN)/flask --app app analytics docs

@@ -14,7 +14,6 @@ import queue
 import random
 import threading
 import time
-import uuid
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,6 +35,7 @@ DEFAULT_MAX_RETRIES = 5
 MAX_EVENT_BYTES = 900 * 1024
 SCHEMA_VERSION = 2
 
+_HEADERS = {"Content-Type": "application/json", "User-Agent": "multica-analytics/1"}
 _STOP = object()
 _FLUSH = object()
 _getrandbits = random.getrandbits  # reseeded in forked children by the random module itself
@@ -92,22 +92,34 @@ def format_timestamp(moment: datetime) -> str:
     return text + "Z"
 
 
+# One encoder for every event: building one per call (what `json.dumps(..., **options)` does) is a
+# measurable share of the worker's time.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_second_prefix: tuple[int, str] = (-1, "")
+
+
 def _format_ns(ns: int) -> str:
+    """RFC 3339 UTC from nanoseconds; the `YYYY-MM-DDTHH:MM:SS` part is reused within a second."""
+    global _second_prefix
     seconds, rest = divmod(ns, 1_000_000_000)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    cached_second, prefix = _second_prefix
+    if cached_second != seconds:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second_prefix = (seconds, prefix)
     if rest:
-        text += ("." + f"{rest:09d}").rstrip("0")
-    return text + "Z"
+        return prefix + ("." + f"{rest:09d}").rstrip("0") + "Z"
+    return prefix + "Z"
 
 
 def _uuid7(ns: int, rand: int) -> str:
-    """A UUIDv7 from a capture time in nanoseconds and 74 random bits."""
+    """A UUIDv7 (canonical text) from a capture time in nanoseconds and 74 random bits."""
     value = ((ns // 1_000_000) & 0xFFFF_FFFF_FFFF) << 80
     value |= 0x7 << 76
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & 0x3FFF_FFFF_FFFF_FFFF
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def stamp_properties(event: Event, environment: str) -> dict[str, Any]:
@@ -156,6 +168,7 @@ class PostHogClient:
         self.environment = environment
         self.queue_size = queue_size if queue_size > 0 else DEFAULT_QUEUE_SIZE
         self.batch_size = batch_size if batch_size > 0 else DEFAULT_BATCH_SIZE
+        self._wake_at = min(self.batch_size, self.queue_size)
         self.flush_interval = flush_interval if flush_interval > 0 else DEFAULT_FLUSH_INTERVAL
         self.timeout = timeout if timeout > 0 else DEFAULT_TIMEOUT
         self.shutdown_timeout = shutdown_timeout if shutdown_timeout > 0 else DEFAULT_SHUTDOWN_TIMEOUT
@@ -179,10 +192,12 @@ class PostHogClient:
         self._queue: queue.Queue = queue.Queue(self.queue_size)
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        # Set by callers once a batch is waiting, so the worker wakes per batch, not per event.
+        self._wake = threading.Event()
         self._idle = threading.Condition(threading.Lock())
-        self._inflight = 0
+        self._inflight = 0  # events taken off the queue and not yet settled (worker writes only)
         self._thread: threading.Thread | None = None
-        self._http: httpx.Client | None = None
+        self._http: httpx.BaseTransport | None = None
         self._deadline: float | None = None
 
     def _after_fork_in_child(self) -> None:
@@ -206,7 +221,10 @@ class PostHogClient:
                 return
             if self._thread is None:
                 self._ensure_worker()
-            self._queue.put_nowait((event, _time_ns(), _getrandbits(74)))
+            q = self._queue
+            q.put_nowait((event, _time_ns(), _getrandbits(74)))
+            if len(q.queue) >= self._wake_at and not self._wake.is_set():
+                self._wake.set()
         except queue.Full:
             self._drop(getattr(event, "name", "?"))
         except Exception:  # noqa: BLE001 - analytics must never break a caller
@@ -256,7 +274,7 @@ class PostHogClient:
                 "timestamp": format_timestamp(event.timestamp) if event.timestamp else _format_ns(ns),
                 "uuid": _uuid7(ns, rand),
             }
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+            data = _ENCODER.encode(body).encode()
         except Exception as exc:  # noqa: BLE001 - a bad event must not stop the worker
             logger.error("analytics: could not serialise event", extra={"event": getattr(event, "name", "?"), "error": repr(exc)})
             self.failed += 1
@@ -269,33 +287,40 @@ class PostHogClient:
 
     def _run(self) -> None:
         pending: list[bytes] = []
+        q = self._queue
         next_flush = time.monotonic() + self.flush_interval
-        get = self._queue.get
-        while not self._closing.is_set():
-            wait = next_flush - time.monotonic()
-            if wait <= 0:
+        while True:
+            if len(q.queue) < self._wake_at:
+                wait = next_flush - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                self._wake.clear()
+            # Take what is queued now; anything arriving meanwhile is seen on the next pass.
+            for _ in range(len(q.queue)):
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._drain(pending)
+                    return
+                if item is _FLUSH:
+                    self._ship(pending)
+                else:
+                    self._accept(pending, item)
+            if self._closing.is_set():
+                self._drain(pending)
+                return
+            if time.monotonic() >= next_flush:
                 self._ship(pending)
                 next_flush = time.monotonic() + self.flush_interval
                 self._report_depth()
-                continue
-            try:
-                item = get(timeout=wait)
-            except queue.Empty:
-                continue
-            if item is _STOP:
-                break
-            if item is _FLUSH:
-                self._ship(pending)
-                continue
-            self._accept(pending, item)
-        self._drain(pending)
 
     def _accept(self, pending: list[bytes], item: tuple) -> None:
         """Serialise `item` into the pending batch; ship the batch once it is full."""
         data = self._serialize(item)
         if data is not None:
-            with self._idle:
-                self._inflight += 1
+            self._inflight += 1
             pending.append(data)
         if len(pending) >= self.batch_size:
             self._ship(pending)
@@ -319,15 +344,28 @@ class PostHogClient:
         try:
             self._send_with_retries(items)
         finally:
-            with self._idle:
-                self._inflight -= len(items)
-                self._idle.notify_all()
+            self._inflight -= len(items)
             items.clear()
+            with self._idle:
+                self._idle.notify_all()
 
-    def _client(self) -> httpx.Client:
+    def _post(self, body: bytes, timeout: float) -> httpx.Response:
+        """POST one batch straight through httpx's pooled transport (keep-alive).
+
+        The transport is enough here: no redirects, cookies or auth to handle, and skipping the
+        `Client` layer saves its per-request cookie bookkeeping.
+        """
         if self._http is None:
-            self._http = httpx.Client(transport=self._transport, timeout=self.timeout)
-        return self._http
+            self._http = self._transport or httpx.HTTPTransport()
+        request = httpx.Request(
+            "POST", self.url, content=body, headers=_HEADERS, extensions={"timeout": httpx.Timeout(timeout).as_dict()}
+        )
+        response = self._http.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
 
     def _remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
@@ -349,9 +387,7 @@ class PostHogClient:
             )
             retry_after = 0.0
             try:
-                response = self._client().post(
-                    self.url, content=body, headers={"Content-Type": "application/json"}, timeout=timeout
-                )
+                response = self._post(body, timeout)
             except Exception as exc:  # noqa: BLE001 - transport errors of every kind are retryable
                 error, status = repr(exc), None
             else:
@@ -399,6 +435,19 @@ class PostHogClient:
         else:
             logger.warning("analytics: posthog rejected batch", extra={"status": status, "events": count})
 
+    def _abandon_queue(self) -> None:
+        abandoned = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP and item is not _FLUSH:
+                abandoned += 1
+        if abandoned:
+            self.failed += abandoned
+            self._report("failed", abandoned)
+
     def pending(self) -> int:
         """Events waiting in the queue (approximate, for health checks)."""
         return self._queue.qsize()
@@ -414,6 +463,7 @@ class PostHogClient:
             self._queue.put(_FLUSH, timeout=timeout)
         except queue.Full:
             return False
+        self._wake.set()
         with self._idle:
             while self._queue.qsize() or self._inflight:
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -435,14 +485,14 @@ class PostHogClient:
             try:
                 self._queue.put(_STOP, timeout=max(0.0, self._deadline - time.monotonic()))
             except queue.Full:
-                self._closing.set()
+                pass
             self._closing.set()
+            self._wake.set()
             thread.join(max(0.0, self._deadline - time.monotonic()))
             if thread.is_alive():
-                leftover = self._queue.qsize()
-                if leftover:
-                    self.failed += leftover
-                    self._report("failed", leftover)
+                # The worker is stuck in a request past the budget: settle what it never took, once
+                # (taking it off the queue so the worker cannot count it again).
+                self._abandon_queue()
         if self._http is not None and (thread is None or not thread.is_alive()):
             self._http.close()
         _fork_registry().discard(self)

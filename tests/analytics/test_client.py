@@ -45,6 +45,7 @@ def test_batching_and_wire_format(sink):
     assert [item["event"] for item in batch] == ["signup", "workspace_created"]
     for item in batch:
         assert item["distinct_id"] == "u1"
+        assert str(uuid.UUID(item["uuid"])) == item["uuid"]
         assert item["properties"]["workspace_id"] == "w1"
         assert TIMESTAMP.match(item["timestamp"])
         assert uuid.UUID(item["uuid"]).version == 7
@@ -219,6 +220,8 @@ def test_close_is_bounded_when_the_sink_is_blackholed(sink):
     client.close()
     assert time.monotonic() - started < 1.5
     assert client.sent == 0
+    # Each event is settled at most once: the abandoned queue plus at most the batch in flight.
+    assert 1000 - client.batch_size <= client.failed <= 1000
 
 
 def test_capture_after_close_is_discarded(sink):
