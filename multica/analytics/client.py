@@ -324,15 +324,20 @@ class PostHogClient:
         if len(pending) >= self.batch_size:
             self._ship(pending)
 
-    def _drain(self, pending: list[bytes]) -> None:
-        """Ship what is pending and everything still queued, within the shutdown deadline."""
+    def _take_all(self):
+        """Yield every queued event (sentinels skipped) until the queue is empty."""
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                return
             if item is not _STOP and item is not _FLUSH:
-                self._accept(pending, item)
+                yield item
+
+    def _drain(self, pending: list[bytes]) -> None:
+        """Ship what is pending and everything still queued, within the shutdown deadline."""
+        for item in self._take_all():
+            self._accept(pending, item)
         self._ship(pending)
         self._report_depth()
 
@@ -435,14 +440,7 @@ class PostHogClient:
             logger.warning("analytics: posthog rejected batch", extra={"status": status, "events": count})
 
     def _abandon_queue(self) -> None:
-        abandoned = 0
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _STOP and item is not _FLUSH:
-                abandoned += 1
+        abandoned = sum(1 for _ in self._take_all())
         if abandoned:
             self.failed += abandoned
             self._report("failed", abandoned)
