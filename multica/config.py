@@ -88,6 +88,7 @@ def is_production() -> bool:
 def from_env() -> dict:
     """Build the Flask config mapping from the current environment."""
     production = is_production()
+    token_ttl = parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600)
     return {
         "APP_ENV": env_str("APP_ENV").strip(),
         "SECRET_KEY": env_str("SECRET_KEY") or env_str("JWT_SECRET") or DEFAULT_SECRET_KEY,
@@ -122,7 +123,7 @@ def from_env() -> dict:
         "RATELIMIT_ANALYTICS_INGEST": env_str("RATELIMIT_ANALYTICS_INGEST", "120 per minute"),
         "RATE_LIMIT_TRUSTED_PROXIES": env_str("RATE_LIMIT_TRUSTED_PROXIES"),
         "PROXY_HOPS": env_int("PROXY_HOPS", 0),
-        "AUTH_TOKEN_TTL": parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600),
+        "AUTH_TOKEN_TTL": token_ttl,
         "APP_VERSION": env_str("APP_VERSION", "0.1.0"),
         "DISABLE_WORKSPACE_CREATION": env_str("DISABLE_WORKSPACE_CREATION").strip(),
         # Sign-up and login (SPEC §8, D4).
@@ -141,7 +142,7 @@ def from_env() -> dict:
         "SMTP_PASSWORD": env_str("SMTP_PASSWORD"),
         "SMTP_FROM": env_str("SMTP_FROM"),
         "SMTP_STARTTLS": env_str("SMTP_STARTTLS", "true"),
-        "PERMANENT_SESSION_LIFETIME": parse_duration(env_str("AUTH_TOKEN_TTL"), 30 * 24 * 3600),
+        "PERMANENT_SESSION_LIFETIME": token_ttl,
     }
 
 

@@ -7,7 +7,7 @@ names are a public contract: change the contract document first, then this modul
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Categories (SPEC §4).
 CORE_LOOP = "core_loop"

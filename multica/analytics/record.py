@@ -22,21 +22,28 @@ def record_event(event: Event, *, client=_FROM_APP, metrics=_FROM_APP, strict: b
     event that breaks its catalog entry raises `SchemaViolation`; otherwise the worker ships it,
     logs it and counts it.
     """
-    if client is _FROM_APP or metrics is _FROM_APP or strict is None:
-        app = current_app._get_current_object() if has_app_context() else None
-        extensions = app.extensions if app is not None else {}
-        if client is _FROM_APP:
-            client = extensions.get("analytics")
-        if metrics is _FROM_APP:
-            metrics = extensions.get("metrics")
-        if strict is None:
-            strict = bool(app and app.config.get("ANALYTICS_STRICT"))
+    if client is _FROM_APP:
+        client = _extension("analytics")
+    if strict is None:
+        strict = has_app_context() and bool(current_app.config.get("ANALYTICS_STRICT"))
     if strict:
         violations = validate_event(event)
         if violations:
             raise SchemaViolation(event.name, violations)
     if client is not None and not is_metrics_only(event.name):
         client.capture(event)
+    count_only(event, metrics=metrics)
+
+
+def _extension(name: str):
+    """The current app's extension `name`, or None outside an app."""
+    return current_app.extensions.get(name) if has_app_context() else None
+
+
+def count_only(event: Event, *, metrics=_FROM_APP) -> None:
+    """Bump the event's Prometheus counter without shipping it (e.g. server-side `onboarding_started`)."""
+    if metrics is _FROM_APP:
+        metrics = _extension("metrics")
     if metrics is not None:
         try:
             metrics.count_event(event)
@@ -44,20 +51,9 @@ def record_event(event: Event, *, client=_FROM_APP, metrics=_FROM_APP, strict: b
             logger.exception("analytics: could not count event", extra={"event": event.name})
 
 
-def count_only(event: Event, *, metrics=_FROM_APP) -> None:
-    """Bump the event's Prometheus counter without shipping it (e.g. server-side `onboarding_started`)."""
-    if metrics is _FROM_APP:
-        metrics = current_app.extensions.get("metrics") if has_app_context() else None
-    if metrics is not None:
-        try:
-            metrics.count_event(event)
-        except Exception:  # noqa: BLE001
-            logger.exception("analytics: could not count event", extra={"event": event.name})
-
-
 def relay_event(event: Event, *, client=_FROM_APP) -> None:
     """Queue an already-validated browser event for PostHog (first-party ingestion, D7)."""
     if client is _FROM_APP:
-        client = current_app.extensions.get("analytics") if has_app_context() else None
+        client = _extension("analytics")
     if client is not None:
         client.capture(event)

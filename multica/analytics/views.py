@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, request
 
 from multica.analytics import bp
+from multica.analytics.identity import anonymous_id
 from multica.analytics.ingest import Identity, InvalidBatch, build_event, parse_batch
 from multica.analytics.record import relay_event
 from multica.errors import ApiError, json_object
 from multica.extensions import csrf, limiter
 
 MAX_BODY_BYTES = 64 * 1024
-ANON_COOKIE = "multica_anon_id"
-MAX_ANON_ID_BYTES = 200
 
 
 def _ingest_limit() -> str:
@@ -54,10 +53,8 @@ def _identity() -> Identity | None:
     user_id = current_app.extensions["current_user_id"]()
     if user_id:
         return Identity(str(user_id), signed_in=True)
-    anon = unquote(request.cookies.get(ANON_COOKIE, "")).strip()
-    if anon and len(anon.encode("utf-8")) <= MAX_ANON_ID_BYTES and ":" not in anon:
-        return Identity(anon, signed_in=False)
-    return None
+    anon = anonymous_id()
+    return Identity(anon, signed_in=False) if anon else None
 
 
 @bp.post("/api/analytics/events")

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 from flask import request
 
 from multica.analytics import events
+from multica.analytics.identity import anonymous_id
 from multica.analytics.record import record_event
 from multica.auth.identity import start_session
 from multica.auth.models import User
 from multica.auth.service import signup_source_from_cookie
 
-ANON_COOKIE = "multica_anon_id"
 SIGNUP_SOURCE_COOKIE = "multica_signup_source"
-
-
-def anonymous_id() -> str:
-    """The browser's URL-decoded `multica_anon_id`, or `""`."""
-    value = unquote(request.cookies.get(ANON_COOKIE, "")).strip()
-    return value if 0 < len(value.encode("utf-8")) <= 200 and ":" not in value else ""
 
 
 def finish_sign_in(user: User, is_new: bool, *, auth_method: str | None = None, browser_session: bool = True) -> None:
