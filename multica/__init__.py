@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_logger(app)
     register_extensions(app)
     register_blueprints(app)
+    register_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
@@ -63,22 +64,35 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Product areas, one blueprint each."""
-    from multica import agents, issues, onboarding, runtimes, web, workspaces
-    from multica.agents import views as _agent_views  # noqa: F401
+    """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
+    from multica import agents, analytics, auth, invitations, issues, metrics, onboarding, runtimes, web, workspaces
+    from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
+    from multica.analytics import views as _analytics_views  # noqa: F401
+    from multica.auth import google as _google_views  # noqa: F401
+    from multica.auth import views as _auth_views  # noqa: F401
+    from multica.invitations import pages as _invitation_pages  # noqa: F401
+    from multica.issues import pages as _issue_pages  # noqa: F401
     from multica.issues import views as _issue_views  # noqa: F401
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
+    from multica.runtimes import views as _runtime_views  # noqa: F401
+    from multica.web import views as _web_views  # noqa: F401
     from multica.workspaces import pages as _workspace_pages  # noqa: F401
-    from multica.web import views as _web_views  # noqa: F401 - attaches routes to web.bp
     from multica.workspaces import views as _workspace_views  # noqa: F401
 
-    app.register_blueprint(web.bp)
-    app.register_blueprint(workspaces.bp)
-    app.register_blueprint(onboarding.bp)
-    app.register_blueprint(agents.bp)
-    app.register_blueprint(issues.bp)
-    runtimes.init_app(app)
+    for blueprint in (
+        web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
+        runtimes.bp, agents.bp, issues.bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def register_hooks(app: Flask) -> None:
+    """Fill in the hooks the lower layers expose: where a user lands after signing in (§8.9)."""
+    from multica.auth.routing import set_post_auth_destination
+    from multica.onboarding.routing import post_auth_destination
+
+    set_post_auth_destination(app, post_auth_destination)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -89,4 +103,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """CLI commands beyond Flask-Migrate's `db` group (analytics commands come with that package)."""
+    """Every CLI group beyond Flask-Migrate's `db`: `analytics`, `runtimes`."""
+    from multica.analytics.commands import analytics_cli
+    from multica.runtimes.commands import runtimes_cli
+
+    for group in (analytics_cli, runtimes_cli):
+        app.cli.add_command(group)

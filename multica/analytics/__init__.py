@@ -51,8 +51,6 @@ def init_app(app: Flask) -> None:
     Who is signed in comes from `app.extensions["current_user_id"]`, which the auth package
     provides; analytics does not import auth.
     """
-    from multica.analytics import commands, views  # noqa: F401 - registers routes and commands
-
     client = app.config.get("ANALYTICS_CLIENT")
     if client is None:
         client = new_from_config(app.config, observer=app.extensions.get("metrics"))
@@ -60,8 +58,6 @@ def init_app(app: Flask) -> None:
     if client.enabled:
         # Drains on Ctrl-C / normal exit; gunicorn.conf.py also closes it on worker exit.
         atexit.register(client.close)
-    app.register_blueprint(bp)
-    app.cli.add_command(commands.analytics_cli)
     app.context_processor(lambda: {"analytics_config": tracker_config})
 
 

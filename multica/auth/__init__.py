@@ -11,7 +11,7 @@ _STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 def init_app(app: Flask) -> None:
     """Mailer, Google client, the identity hook used by analytics, and CSRF that spares Bearer calls."""
-    from multica.auth import google, views  # noqa: F401 - attach routes to bp
+    from multica.auth import google
     from multica.auth.identity import current_user_id
     from multica.auth.mail import Mailer
 
@@ -21,7 +21,6 @@ def init_app(app: Flask) -> None:
     # Flask-WTF's blanket check would also demand a token from Bearer clients; ours skips them.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(_csrf_unless_bearer)
-    app.register_blueprint(bp)
 
 
 def _csrf_unless_bearer() -> None:

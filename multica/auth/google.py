@@ -10,7 +10,7 @@ from flask import Flask, current_app, redirect, request, session, url_for
 from requests.exceptions import RequestException
 
 from multica.auth import bp
-from multica.auth.routing import post_auth_destination, safe_next
+from multica.auth.routing import destination_after_sign_in, safe_next
 from multica.auth.service import AuthError, Restrictions, default_name, find_or_create_user, normalize_email
 from multica.auth.signin import finish_sign_in
 from multica.errors import ApiError
@@ -118,7 +118,7 @@ def google_callback():
     _fill_profile(user, claims)
     next_path = _stored_next()
     finish_sign_in(user, is_new, auth_method="google")
-    return redirect(post_auth_destination(user, next_path))
+    return redirect(destination_after_sign_in(user, next_path))
 
 
 def _fill_profile(user, claims: dict) -> None:

@@ -1,18 +1,19 @@
-"""Where a person lands after signing in (SPEC §8.9)."""
+"""Where a person lands after signing in (SPEC §8.9).
+
+Authentication decides only whether a `next` path is safe. Where everyone else goes is product
+navigation: the product registers it with `set_post_auth_destination(app, fn)`, and auth asks it
+through `destination_after_sign_in`, never importing a product package.
+"""
 
 from __future__ import annotations
 
-import logging
+from typing import Callable
 
-import sqlalchemy as sa
+from flask import Flask, current_app
 
 from multica.auth.models import User
-from multica.db_utils import utcnow
-from multica.extensions import db
-from multica.invitations.models import WorkspaceInvitation
-from multica.workspaces.models import Member, Workspace
 
-logger = logging.getLogger("multica.auth")
+_HOOK = "post_auth_destination"
 
 
 def safe_next(value: object) -> str | None:
@@ -24,35 +25,15 @@ def safe_next(value: object) -> str | None:
     return value
 
 
-def has_pending_invitations(user: User) -> bool:
-    """The user has a pending, unexpired invitation (by id or by email)."""
-    query = sa.select(WorkspaceInvitation.id).where(
-        WorkspaceInvitation.status == "pending",
-        WorkspaceInvitation.expires_at > utcnow(),
-        sa.or_(WorkspaceInvitation.invitee_user_id == user.id, WorkspaceInvitation.invitee_email == user.email),
-    ).limit(1)
-    return db.session.scalar(query) is not None
+def set_post_auth_destination(app: Flask, destination: Callable[[User], str]) -> None:
+    """Register the product's answer to "where does this signed-in user go?" (no safe `next` given)."""
+    app.extensions[_HOOK] = destination
 
 
-def first_workspace(user: User) -> Workspace | None:
-    """The user's oldest workspace membership."""
-    return db.session.scalar(
-        sa.select(Workspace).join(Member, Member.workspace_id == Workspace.id).where(Member.user_id == user.id).order_by(Member.created_at).limit(1)
-    )
-
-
-def post_auth_destination(user: User, next_value: object = None) -> str:
-    """A safe `next` wins; else invitations, onboarding, the first workspace, or a new one."""
+def destination_after_sign_in(user: User, next_value: object = None) -> str:
+    """A safe `next` wins; else the product's destination for the user (the landing page without one)."""
     target = safe_next(next_value)
     if target:
         return target
-    if user.onboarded_at is None:
-        try:
-            if has_pending_invitations(user):
-                return "/invitations"
-        except Exception:  # noqa: BLE001 - a failed lookup falls through to onboarding
-            db.session.rollback()
-            logger.warning("auth: invitation lookup failed", exc_info=True)
-        return "/onboarding"
-    workspace = first_workspace(user)
-    return f"/{workspace.slug}/issues" if workspace else "/workspaces/new"
+    destination = current_app.extensions.get(_HOOK)
+    return destination(user) if destination else "/"

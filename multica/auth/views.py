@@ -8,7 +8,7 @@ from flask import current_app, jsonify, redirect, render_template, request
 
 from multica.auth import bp
 from multica.auth.identity import current_user, end_session, require_user
-from multica.auth.routing import post_auth_destination, safe_next
+from multica.auth.routing import destination_after_sign_in, safe_next
 from multica.auth.service import (
     AuthError,
     Restrictions,
@@ -128,7 +128,7 @@ def login_page():
     """Email first, then the code. Signed-in visitors go straight to where they belong."""
     user = current_user()
     if user is not None:
-        return redirect(post_auth_destination(user, request.args.get("next")))
+        return redirect(destination_after_sign_in(user, request.args.get("next")))
     return _login_page()
 
 
@@ -153,4 +153,4 @@ def login_verify():
         user = _verify(email_input, request.form.get("code", ""))
     except AuthError as exc:
         return _login_page(exc.status, error=exc.message, email=email_input, step="code")
-    return redirect(post_auth_destination(user, request.form.get("next")))
+    return redirect(destination_after_sign_in(user, request.form.get("next")))

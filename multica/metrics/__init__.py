@@ -21,7 +21,6 @@ def init_app(app: Flask) -> None:
     exporter = PrometheusMetrics(app, path=None, registry=registry, group_by="url_rule", defaults_prefix="multica")
     app.extensions["metrics"] = metrics
     app.extensions["prometheus_exporter"] = exporter
-    app.register_blueprint(bp)
 
 
 def _is_loopback(address: str | None) -> bool:

@@ -219,7 +219,7 @@ def _skip_existing(user):
     if not workspaces:
         return redirect(step_url(None))
     complete_onboarding(user, "skip_existing", str(workspaces[0].id))
-    return redirect(url_for("workspaces.issues_page", slug=workspaces[0].slug))
+    return redirect(url_for("issues.issues_page", slug=workspaces[0].slug))
 
 
 def _submit_questionnaire(user):
@@ -297,7 +297,7 @@ def _submit_first_issue(user):
         create_issue(user, flow.workspace, title=request.form.get("title", ""), assignee_agent_id=str(flow.agent.id) if flow.agent else None, platform="web")
     except ApiError as error:
         return _render("first_issue", flow, error.status, title=request.form.get("title", ""), error=error.message)
-    return redirect(url_for("workspaces.issues_page", slug=flow.workspace.slug))
+    return redirect(url_for("issues.issues_page", slug=flow.workspace.slug))
 
 
 # Every onboarding form posts to `/onboarding` with an `intent`, so the whole flow stays one pathname

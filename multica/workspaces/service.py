@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import abort, current_app
 from sqlalchemy.exc import IntegrityError
 
 from multica.analytics import events
@@ -74,9 +74,15 @@ def create_workspace(user: User, name: object, slug: object) -> Workspace:
 
 def workspaces_of(user: User) -> list[Workspace]:
     """The user's workspaces, oldest membership first."""
-    return list(db.session.scalars(
-        sa.select(Workspace).join(Member, Member.workspace_id == Workspace.id).where(Member.user_id == user.id).order_by(Member.created_at, Workspace.created_at)
-    ))
+    return list(db.session.scalars(_member_workspaces(user)))
+
+
+def _member_workspaces(user: User):
+    """The query for the user's workspaces, oldest membership first (the one membership join)."""
+    return (
+        sa.select(Workspace).join(Member, Member.workspace_id == Workspace.id)
+        .where(Member.user_id == user.id).order_by(Member.created_at, Workspace.created_at)
+    )
 
 
 def membership(user: User, workspace_id) -> Member | None:
@@ -94,8 +100,19 @@ def require_member_workspace(user: User, raw_id: object, *, field: str = "worksp
     return db.session.get(Workspace, workspace_id)
 
 
+def first_workspace(user: User) -> Workspace | None:
+    """The user's oldest workspace membership."""
+    return db.session.scalar(_member_workspaces(user).limit(1))
+
+
 def workspace_by_slug_for(user: User, slug: str) -> Workspace | None:
     """The workspace with `slug` when the user is a member of it."""
-    return db.session.scalar(
-        sa.select(Workspace).join(Member, Member.workspace_id == Workspace.id).where(Workspace.slug == slug, Member.user_id == user.id)
-    )
+    return db.session.scalar(_member_workspaces(user).where(Workspace.slug == slug))
+
+
+def member_workspace_or_404(user: User, slug: str) -> Workspace:
+    """The signed-in member's workspace with `slug` for a page, or 404 (other teams' slugs cannot be probed)."""
+    workspace = workspace_by_slug_for(user, slug)
+    if workspace is None:
+        abort(404)
+    return workspace

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
 from multica.auth.models import User, VerificationCode
-from multica.auth.routing import post_auth_destination, safe_next
+from multica.auth.routing import safe_next
+from multica.onboarding.routing import post_auth_destination
 from multica.db_utils import utcnow
 from multica.extensions import db
 from multica.invitations.models import WorkspaceInvitation
@@ -239,6 +240,7 @@ def test_routing(app):
         ))
         db.session.commit()
         get = lambda uid: db.session.get(User, uid)  # noqa: E731
+    with app.test_request_context():
         assert post_auth_destination(get(plain)) == "/onboarding"  # its invitation expired
         assert post_auth_destination(get(invited)) == "/invitations"
         assert post_auth_destination(get(invited), "/invite/abc123") == "/invite/abc123"

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from multica.onboarding import pages as _onboarding_pages  # noqa: F401 - routes attach on import
 
 from multica.auth.models import User
 from multica.extensions import db

@@ -30,8 +30,7 @@ import pytest
 import sqlalchemy as sa
 
 # The page modules attach their routes to the blueprints on import (before any app is built).
-from multica.onboarding import pages as _onboarding_pages  # noqa: F401
-from multica.workspaces import pages as _workspace_pages  # noqa: F401
+
 
 from multica.auth.models import User
 from multica.extensions import db

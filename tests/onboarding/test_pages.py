@@ -17,8 +17,7 @@ import sqlalchemy as sa
 
 # The page modules attach their routes to the blueprints on import; importing them before any app
 # is built keeps these tests independent of the wiring in `register_blueprints`.
-from multica.onboarding import pages as _onboarding_pages  # noqa: F401
-from multica.workspaces import pages as _workspace_pages  # noqa: F401
+
 
 from multica.auth.models import User
 from multica.extensions import db

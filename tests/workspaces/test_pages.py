@@ -8,8 +8,7 @@ import uuid
 import pytest
 
 # Routes attach to the blueprints on import; import before any app is built.
-from multica.onboarding import pages as _onboarding_pages  # noqa: F401
-from multica.workspaces import pages as _workspace_pages  # noqa: F401
+
 
 from multica.agents.models import Agent
 from multica.extensions import db
