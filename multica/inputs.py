@@ -58,10 +58,10 @@ def has_control_characters(value: str, *, multiline: bool = False) -> bool:
 
 
 def text_field(
-    body: dict, key: str, max_bytes: int, *, required: bool = False, multiline: bool = False,
+    body: dict, key: str, max_bytes: int, *, required: bool = False, multiline: bool = False, nullable: bool = True,
     invalid: str | None = None, too_long: str | None = None, missing: str | None = None,
 ) -> str:
-    """The trimmed string at `body[key]` (`""` when absent or null and optional), or ApiError 400.
+    """The trimmed string at `body[key]` (`""` when absent, or null and `nullable`, and optional), or ApiError 400.
 
     Refused: a non-string (`invalid <key>`), control characters (PostgreSQL cannot store NUL; none
     belongs in a name or id; `multiline` admits newlines and tabs), a lone surrogate, more than
@@ -69,7 +69,7 @@ def text_field(
     (`<key> is required`). The messages can be replaced where the SPEC words them differently.
     """
     value = body.get(key)
-    if value is None:
+    if value is None and (nullable or key not in body):
         if required:
             raise ApiError(400, missing or f"{key} is required")
         return ""

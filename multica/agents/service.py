@@ -8,9 +8,10 @@ from multica.agents.models import TEMPLATES, Agent
 from multica.analytics import events
 from multica.analytics.record import record_event
 from multica.auth.models import User
-from multica.db_utils import advisory_lock, parse_uuid
+from multica.db_utils import advisory_lock
 from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import row_in_workspace, text_field
 from multica.runtimes.models import Runtime
 from multica.workspaces.models import Workspace
 
@@ -24,17 +25,8 @@ def create_agent(user: User, workspace: Workspace, *, runtime_id: object, templa
         template = ""
     if not isinstance(template, str) or (template and template not in TEMPLATES):
         raise ApiError(400, "invalid template")
-    runtime_uuid = parse_uuid(runtime_id)
-    if runtime_uuid is None:
-        raise ApiError(400, "invalid runtime_id")
-    runtime = db.session.get(Runtime, runtime_uuid)
-    if runtime is None or runtime.workspace_id != workspace.id:
-        raise ApiError(404, "runtime not found")
-    if name is not None and not isinstance(name, str):
-        raise ApiError(400, "invalid name")
-    name = (name or "").strip() or TEMPLATE_NAMES.get(template, "Agent")
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise ApiError(400, "name is too long")
+    runtime = row_in_workspace(Runtime, workspace, runtime_id, noun="runtime")
+    name = text_field({"name": name}, "name", MAX_NAME_BYTES) or TEMPLATE_NAMES.get(template, "Agent")
     # Creations in one workspace take turns, so two agents made at once cannot both be "first".
     advisory_lock(db.session, f"agents:{workspace.id}")
     try:

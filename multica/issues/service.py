@@ -8,9 +8,8 @@ from multica.agents.models import Agent
 from multica.analytics import events
 from multica.analytics.record import record_event
 from multica.auth.models import User
-from multica.db_utils import parse_uuid
-from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import row_in_workspace, text_field
 from multica.issues.models import Issue
 from multica.workspaces.models import Workspace
 
@@ -23,24 +22,12 @@ def create_issue(
     source: str = "manual", platform: str = "",
 ) -> Issue:
     """Create an issue numbered atomically within its workspace, then emit `issue_created`."""
-    if not isinstance(title, str) or not title.strip():
-        raise ApiError(400, "title is required")
-    title = title.strip()
-    if len(title.encode("utf-8")) > MAX_TITLE_BYTES:
-        raise ApiError(400, "title is too long")
-    if description is not None and not isinstance(description, str):
-        raise ApiError(400, "invalid description")
-    description = (description or "").strip()
-    if len(description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
-        raise ApiError(400, "description is too long")
+    fields = {"title": title, "description": description}
+    title = text_field(fields, "title", MAX_TITLE_BYTES, required=True, missing="title is required", invalid="title is required")
+    description = text_field(fields, "description", MAX_DESCRIPTION_BYTES, multiline=True)
     agent = None
     if assignee_agent_id not in (None, ""):
-        agent_id = parse_uuid(assignee_agent_id)
-        if agent_id is None:
-            raise ApiError(400, "invalid assignee_agent_id")
-        agent = db.session.get(Agent, agent_id)
-        if agent is None or agent.workspace_id != workspace.id:
-            raise ApiError(404, "agent not found")
+        agent = row_in_workspace(Agent, workspace, assignee_agent_id, noun="agent", field="assignee_agent_id")
     # The counter bump is one statement, so concurrent creations get distinct numbers.
     number, prefix = db.session.execute(
         sa.update(Workspace)

@@ -11,7 +11,8 @@ from flask import jsonify
 
 from multica.auth.identity import bearer_token, require_user
 from multica.db_utils import rfc3339
-from multica.errors import ApiError, json_object
+from multica.errors import ApiError
+from multica.inputs import json_object, text_field
 from multica.runtimes import bp
 from multica.runtimes.service import (
     ProviderSpec,
@@ -36,30 +37,8 @@ MAX_PROVIDERS = 20
 
 
 def _text(body: dict, key: str, max_bytes: int, *, required: bool = False) -> str:
-    """The trimmed string at `body[key]` ("" when absent and optional), or ApiError 400 naming the field.
-
-    Control characters are refused: PostgreSQL cannot store NUL, and none belongs in an id or name.
-    A lone surrogate (legal in JSON, not in UTF-8) fails the encode and is refused the same way.
-    """
-    if key not in body:
-        if required:
-            raise ApiError(400, f"{key} is required")
-        return ""
-    value = body[key]
-    if not isinstance(value, str):
-        raise ApiError(400, f"invalid {key}")
-    value = value.strip()
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ApiError(400, f"invalid {key}") from None
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        raise ApiError(400, f"invalid {key}")
-    if size > max_bytes:
-        raise ApiError(400, f"{key} is too long")
-    if required and not value:
-        raise ApiError(400, f"{key} is required")
-    return value
+    """A trimmed single-line string field; `null` is refused like any other non-string."""
+    return text_field(body, key, max_bytes, required=required, nullable=False)
 
 
 def _provider_spec(item: object) -> ProviderSpec:
