@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -54,29 +53,6 @@ def error_response(status: int, message: str, headers: dict | None = None) -> Re
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
-
-
-def json_object(max_bytes: int | None = None, *, optional: bool = False) -> dict:
-    """The request body as a JSON object, or ApiError 400 `invalid request body`.
-
-    Form-encoded bodies, arrays, strings and `null` are refused like undecodable JSON.
-    `optional` turns an empty body into `{}`.
-    """
-    content_type = (request.mimetype or "").lower()
-    if content_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-        raise ApiError(400, "invalid request body")
-    raw = request.get_data(cache=True)
-    if max_bytes is not None and len(raw) > max_bytes:
-        raise ApiError(400, "invalid request body")
-    if optional and not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid request body") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid request body")
-    return body
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,8 +1,9 @@
-"""Client address for per-IP throttles (SPEC §8.1)."""
+"""Client address and limit strings for per-IP throttles (SPEC §8.1, D9)."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache
 
 from flask import current_app, request
@@ -41,3 +42,13 @@ def client_ip() -> str:
         if not _is_trusted(hop, networks):
             return hop
     return hops[0] if hops else peer
+
+
+def per_minute(setting: str) -> Callable[[], str]:
+    """A Flask-Limiter limit that reads `<setting> per minute` from the app's config at request time."""
+
+    def limit() -> str:
+        return f"{current_app.config[setting]} per minute"
+
+    limit.__name__ = f"per_minute_{setting.lower()}"
+    return limit

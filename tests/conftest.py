@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import threading
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
+from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
 from multica import create_app
@@ -119,6 +124,47 @@ def client(app):
 def flush(app) -> None:
     """Ship everything the app's analytics client has queued."""
     assert app.extensions["analytics"].flush(timeout=5), "analytics client did not flush"
+
+
+_STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+_PAGE_CSRF_TOKEN = re.compile(r'name="csrf[-_]token" (?:content|value)="([^"]+)"')
+
+
+def csrf_token_in(html: str) -> str:
+    """The CSRF token a page hands its forms and scripts (meta tag or hidden field)."""
+    found = _PAGE_CSRF_TOKEN.search(html)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+class CSRFClient(FlaskClient):
+    """A test client that sends its session's CSRF token with every state-changing request,
+    as the pages' forms and scripts do. `csrf=False` sends a request without it."""
+
+    @property
+    def csrf_token(self) -> str:
+        """A valid token for this client's session (created in the session when missing)."""
+        field = self.application.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        with self.session_transaction() as session:
+            raw = session.setdefault(field, secrets.token_hex(20))
+        secret = self.application.config.get("WTF_CSRF_SECRET_KEY") or self.application.secret_key
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+    def open(self, *args, csrf: bool = True, **kwargs):
+        if csrf and str(kwargs.get("method", "GET")).upper() in _STATE_CHANGING:
+            headers = Headers(kwargs.get("headers") or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token)
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+def csrf_client(app, user=None) -> CSRFClient:
+    """A `CSRFClient` for `app`, signed in as `user` (anything with an `.id`) when given."""
+    client = CSRFClient(app, app.response_class, use_cookies=True)
+    if user is not None:
+        with client.session_transaction() as session:
+            session["user_id"] = user.id
+    return client
 
 
 class LiveServer:

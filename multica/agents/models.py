@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from multica.db_utils import rfc3339, utcnow
 from multica.extensions import db
 
-TEMPLATES = ("coding", "planning", "writing", "assistant")
-
 
 class Agent(db.Model):
     """An agent in a workspace, running on one runtime."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from multica.agents.models import TEMPLATES, Agent
+from multica.agents.models import Agent
 from multica.analytics import events
+from multica.analytics.catalog import AGENT_TEMPLATES
 from multica.analytics.record import record_event
 from multica.auth.models import User
 from multica.db_utils import advisory_lock
@@ -23,7 +24,7 @@ def create_agent(user: User, workspace: Workspace, *, runtime_id: object, templa
     """Create an agent bound to one of the workspace's runtimes, then emit `agent_created`."""
     if template is None:
         template = ""
-    if not isinstance(template, str) or (template and template not in TEMPLATES):
+    if not isinstance(template, str) or (template and template not in AGENT_TEMPLATES):
         raise ApiError(400, "invalid template")
     runtime = row_in_workspace(Runtime, workspace, runtime_id, noun="runtime")
     name = text_field({"name": name}, "name", MAX_NAME_BYTES) or TEMPLATE_NAMES.get(template, "Agent")

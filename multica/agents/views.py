@@ -7,7 +7,7 @@ from flask import jsonify
 from multica.agents import bp
 from multica.agents.service import agents_of, create_agent
 from multica.auth.identity import require_user
-from multica.errors import json_object
+from multica.inputs import json_object
 from multica.workspaces.service import require_member_workspace
 
 MAX_BODY = 16 * 1024

@@ -8,8 +8,9 @@ import logging
 from flask import Blueprint, Flask
 
 from multica.analytics.client import NoopClient, PostHogClient
-from multica.analytics.environment import analytics_disabled, environment_from_env
+from multica.analytics.environment import analytics_disabled, browser_analytics, environment_from_env
 from multica.analytics.schema import validate_event
+from multica.config import DEFAULT_POSTHOG_HOST
 
 logger = logging.getLogger("multica.analytics")
 bp = Blueprint("analytics", __name__)
@@ -24,7 +25,7 @@ def new_from_config(config, observer=None):
     if not api_key:
         logger.info("analytics: POSTHOG_API_KEY not set, using noop client")
         return NoopClient()
-    host = (config.get("POSTHOG_HOST") or "").strip() or "https://us.i.posthog.com"
+    host = (config.get("POSTHOG_HOST") or "").strip() or DEFAULT_POSTHOG_HOST
     environment = environment_from_env(
         {"ANALYTICS_ENVIRONMENT": config.get("ANALYTICS_ENVIRONMENT", ""), "APP_ENV": config.get("APP_ENV", "")}
     )
@@ -65,14 +66,9 @@ def tracker_config() -> dict:
     """What the page hands the browser tracker: the §13 analytics fields plus who is signed in."""
     from flask import current_app
 
-    from multica.web.public_config import public_config
-
-    public = public_config()
     user_id = current_app.extensions["current_user_id"]()
     return {
-        "posthog_key": public["posthog_key"],
-        "posthog_host": public["posthog_host"],
-        "analytics_environment": public["analytics_environment"],
+        **browser_analytics(current_app.config),
         "app_version": current_app.config.get("APP_VERSION", ""),
         "endpoint": "/api/analytics/events",
         "user_id": str(user_id) if user_id else None,

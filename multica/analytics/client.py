@@ -15,7 +15,6 @@ import random
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
@@ -23,10 +22,11 @@ import httpx
 import orjson
 
 from multica.analytics.environment import non_agent_user_id
+from multica.analytics.event import Event
+from multica.config import DEFAULT_POSTHOG_HOST
 
 logger = logging.getLogger("multica.analytics")
 
-DEFAULT_HOST = "https://us.i.posthog.com"
 DEFAULT_QUEUE_SIZE = 1024
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_FLUSH_INTERVAL = 10.0
@@ -41,22 +41,6 @@ _STOP = object()
 _FLUSH = object()
 _getrandbits = random.getrandbits  # reseeded in forked children by the random module itself
 _time_ns = time.time_ns
-
-
-@dataclass(slots=True)
-class Event:
-    """One analytics event as built by an emission site (SPEC §2.4)."""
-
-    name: str
-    distinct_id: str
-    properties: dict[str, Any] = field(default_factory=dict)
-    workspace_id: str = ""
-    set: dict[str, Any] | None = None
-    set_once: dict[str, Any] | None = None
-    timestamp: datetime | None = None
-    # False for synthetic or anonymous distinct ids that must not become `user_id` (an inquiry id,
-    # a browser's anonymous id).
-    stamp_user_id: bool = True
 
 
 class Observer(Protocol):
@@ -145,7 +129,7 @@ class PostHogClient:
     def __init__(
         self,
         api_key: str,
-        host: str = DEFAULT_HOST,
+        host: str = DEFAULT_POSTHOG_HOST,
         *,
         environment: str = "dev",
         queue_size: int = DEFAULT_QUEUE_SIZE,
@@ -161,7 +145,7 @@ class PostHogClient:
         validator: Callable[[Event], list[str]] | None = None,
     ) -> None:
         self.api_key = api_key
-        self.host = (host or DEFAULT_HOST).rstrip("/")
+        self.host = (host or DEFAULT_POSTHOG_HOST).rstrip("/")
         self.url = self.host + "/batch/"
         self.environment = environment
         self.queue_size = queue_size if queue_size > 0 else DEFAULT_QUEUE_SIZE

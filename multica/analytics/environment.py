@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 
+from multica.config import DEFAULT_POSTHOG_HOST
+
+# The settings the browser tracker needs; see `live_settings`.
+_BROWSER_SETTINGS = ("ANALYTICS_DISABLED", "POSTHOG_API_KEY", "POSTHOG_HOST", "ANALYTICS_ENVIRONMENT", "APP_ENV")
+
 _ENVIRONMENTS = {
     "production": "production",
     "prod": "production",
@@ -50,3 +55,31 @@ def non_agent_user_id(distinct_id: str | None) -> str:
     if not distinct_id or ":" in distinct_id:
         return ""
     return distinct_id
+
+
+def live_settings(config, environ=None) -> dict:
+    """The analytics settings as they stand now.
+
+    A variable set in the process environment wins, re-read on every call so a rotated key
+    reaches the browser without a restart (SPEC §13); otherwise the app's config decides, so a
+    `create_app({...})` override tells the browser and the server client the same thing.
+    """
+    environ = os.environ if environ is None else environ
+    return {
+        name: environ[name] if name in environ else str(config.get(name) or "")
+        for name in _BROWSER_SETTINGS
+    }
+
+
+def browser_analytics(config, environ=None) -> dict:
+    """`posthog_key`, `posthog_host` and `analytics_environment` for the browser (SPEC §13)."""
+    settings = live_settings(config, environ)
+    if analytics_disabled(settings["ANALYTICS_DISABLED"]):
+        return {"posthog_key": "", "posthog_host": "", "analytics_environment": ""}
+    key = settings["POSTHOG_API_KEY"]
+    host = settings["POSTHOG_HOST"]
+    return {
+        "posthog_key": key,
+        "posthog_host": host if host or not key else DEFAULT_POSTHOG_HOST,
+        "analytics_environment": environment_from_env(settings),
+    }

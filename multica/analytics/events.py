@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from multica.analytics.client import Event
+from multica.analytics.event import Event
+from multica.analytics.catalog import COMPLETION_PATHS as _COMPLETION_PATHS
 from multica.analytics.environment import email_domain
+from multica.db_utils import rfc3339
 
-COMPLETION_PATHS = ("full", "runtime_skipped", "cloud_waitlist", "skip_existing", "invite_accept")
+# The paths a caller may name; anything else is recorded as `unknown`.
+COMPLETION_PATHS = tuple(path for path in _COMPLETION_PATHS if path != "unknown")
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)")
 
 
@@ -40,13 +43,6 @@ def has_markdown_image(message: str) -> bool:
 def completion_path(value: object) -> str:
     """The allow-listed completion path, or `unknown` (SPEC §9.3)."""
     return value if isinstance(value, str) and value in COMPLETION_PATHS else "unknown"
-
-
-def rfc3339_seconds(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SSZ` in UTC."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- acquisition / expansion -------------------------------------------------------------------
@@ -148,7 +144,7 @@ def onboarding_completed(
         user_id,
         {"completion_path": completion_path(path), "joined_cloud_waitlist": joined_cloud_waitlist, "source": "onboarding"},
         workspace_id=workspace_id,
-        set_once={"onboarded_at": rfc3339_seconds(onboarded_at)},
+        set_once={"onboarded_at": rfc3339(onboarded_at)},
     )
 
 

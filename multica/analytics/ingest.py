@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from multica.analytics.catalog import CATALOG, FRONTEND_SUPER_PROPERTIES, ingestible
-from multica.analytics.client import Event
+from multica.analytics.event import Event
 from multica.analytics.schema import violations_for
 
 MAX_EVENTS = 50

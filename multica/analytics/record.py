@@ -7,7 +7,7 @@ import logging
 from flask import current_app, has_app_context
 
 from multica.analytics.catalog import is_metrics_only
-from multica.analytics.client import Event
+from multica.analytics.event import Event
 from multica.analytics.schema import SchemaViolation, validate_event
 
 logger = logging.getLogger("multica.analytics")

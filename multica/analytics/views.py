@@ -10,7 +10,8 @@ from multica.analytics import bp
 from multica.analytics.identity import anonymous_id
 from multica.analytics.ingest import Identity, InvalidBatch, build_event, parse_batch
 from multica.analytics.record import relay_event
-from multica.errors import ApiError, json_object
+from multica.errors import ApiError
+from multica.inputs import json_object
 from multica.extensions import csrf, limiter
 
 MAX_BODY_BYTES = 64 * 1024

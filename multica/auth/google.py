@@ -11,10 +11,11 @@ from requests.exceptions import RequestException
 
 from multica.auth import bp
 from multica.auth.routing import destination_after_sign_in, safe_next
-from multica.auth.service import AuthError, Restrictions, default_name, find_or_create_user, normalize_email
+from multica.auth.service import Restrictions, default_name, find_or_create_user, normalize_email
 from multica.auth.signin import finish_sign_in
 from multica.errors import ApiError
 from multica.extensions import db, limiter
+from multica.ratelimit import per_minute
 
 logger = logging.getLogger("multica.auth")
 NOT_CONFIGURED = "Google login is not configured"
@@ -50,8 +51,7 @@ def _google() -> GoogleSignIn:
     return google
 
 
-def _auth_limit() -> str:
-    return f"{current_app.config['RATE_LIMIT_AUTH']} per minute"
+_auth_limit = per_minute("RATE_LIMIT_AUTH")
 
 
 def _refuse(status: int, message: str):
@@ -113,7 +113,7 @@ def google_callback():
         return _refuse(403, "Your Google email address is not verified.")
     try:
         user, is_new = find_or_create_user(email, Restrictions.from_config(current_app.config))
-    except AuthError as exc:
+    except ApiError as exc:
         return _refuse(exc.status, exc.message)
     _fill_profile(user, claims)
     next_path = _stored_next()

@@ -15,6 +15,7 @@ from flask import current_app
 
 from multica.auth.models import User, VerificationCode
 from multica.db_utils import advisory_lock, as_utc, insert_ignoring_conflicts, utcnow
+from multica.errors import ApiError
 from multica.extensions import db
 
 CODE_TTL = timedelta(minutes=10)
@@ -25,15 +26,6 @@ MAX_SIGNUP_SOURCE_BYTES = 512
 REGISTRATION_DISABLED = "user registration is disabled on this self-hosted instance"
 _MALFORMED_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
-
-
-class AuthError(Exception):
-    """A refusal with the SPEC's status code and message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -107,7 +99,7 @@ def dev_code(config) -> str | None:
 
 
 def find_or_create_user(email: str, restrictions: Restrictions) -> tuple[User, bool]:
-    """The user for `email`, creating it when allowed; `(user, is_new)`. Raises AuthError 403 when blocked.
+    """The user for `email`, creating it when allowed; `(user, is_new)`. Raises ApiError 403 when blocked.
 
     Creation is one `INSERT ... ON CONFLICT DO NOTHING`, so concurrent callers create one row and
     exactly one of them sees `is_new`.
@@ -116,7 +108,7 @@ def find_or_create_user(email: str, restrictions: Restrictions) -> tuple[User, b
     if user is not None:
         return user, False
     if not restrictions.allows(email):
-        raise AuthError(403, REGISTRATION_DISABLED)
+        raise ApiError(403, REGISTRATION_DISABLED)
     now = utcnow()
     row = insert_ignoring_conflicts(
         db.session,
@@ -134,14 +126,14 @@ def find_or_create_user(email: str, restrictions: Restrictions) -> tuple[User, b
 def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str]:
     """Create and store a code for the email; returns `(email, code)` for the mailer.
 
-    Raises AuthError for an empty email (400), a blocked signup (403) or a resend within 60 s (429).
+    Raises ApiError for an empty email (400), a blocked signup (403) or a resend within 60 s (429).
     """
     email = normalize_email(email_input)
     if not email:
-        raise AuthError(400, "email is required")
+        raise ApiError(400, "email is required")
     exists = db.session.scalar(sa.select(User.id).where(User.email == email))
     if exists is None and not restrictions.allows(email):
-        raise AuthError(403, REGISTRATION_DISABLED)
+        raise ApiError(403, REGISTRATION_DISABLED)
     now = utcnow()
     # One request per email at a time, so two concurrent sends cannot both pass the throttle.
     advisory_lock(db.session, f"send-code:{email}")
@@ -150,7 +142,7 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
     )
     if latest is not None and now - as_utc(latest) < RESEND_INTERVAL:
         db.session.rollback()
-        raise AuthError(429, "please wait before requesting another code")
+        raise ApiError(429, "please wait before requesting another code")
     code = f"{secrets.randbelow(1_000_000):06d}"
     db.session.add(VerificationCode(email=email, code=code, expires_at=now + CODE_TTL, created_at=now))
     db.session.commit()
@@ -173,7 +165,7 @@ def delete_expired_codes() -> None:
 
 
 def verify_code(email_input: object, code_input: object) -> str:
-    """Consume a valid code for the email and return the email; AuthError 400 otherwise.
+    """Consume a valid code for the email and return the email; ApiError 400 otherwise.
 
     A wrong code costs the newest code an attempt; the fifth wrong attempt invalidates every
     outstanding code for the email. Marking the code used is atomic, so a code signs in once.
@@ -181,7 +173,7 @@ def verify_code(email_input: object, code_input: object) -> str:
     email = normalize_email(email_input)
     code = code_input.strip() if isinstance(code_input, str) else ""
     if not email or not code:
-        raise AuthError(400, "email and code are required")
+        raise ApiError(400, "email and code are required")
     now = utcnow()
     row = db.session.scalar(
         sa.select(VerificationCode)
@@ -195,7 +187,7 @@ def verify_code(email_input: object, code_input: object) -> str:
         .limit(1)
     )
     if row is None:
-        raise AuthError(400, "invalid or expired code")
+        raise ApiError(400, "invalid or expired code")
     matches = hmac.compare_digest(code.encode(), row.code.encode())
     development = dev_code(current_app.config)
     if not matches and not (development and hmac.compare_digest(code.encode(), development.encode())):
@@ -212,7 +204,7 @@ def verify_code(email_input: object, code_input: object) -> str:
                 .values(attempts=MAX_ATTEMPTS)
             )
         db.session.commit()
-        raise AuthError(400, "invalid or expired code")
+        raise ApiError(400, "invalid or expired code")
     claimed = db.session.execute(
         sa.update(VerificationCode)
         .where(VerificationCode.id == row.id, VerificationCode.used.is_(False))
@@ -221,5 +213,5 @@ def verify_code(email_input: object, code_input: object) -> str:
     ).first()
     db.session.commit()
     if claimed is None:  # a concurrent request used it first
-        raise AuthError(400, "invalid or expired code")
+        raise ApiError(400, "invalid or expired code")
     return email

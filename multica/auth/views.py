@@ -10,7 +10,6 @@ from multica.auth import bp
 from multica.auth.identity import current_user, end_session, require_user
 from multica.auth.routing import destination_after_sign_in, safe_next
 from multica.auth.service import (
-    AuthError,
     Restrictions,
     delete_expired_codes,
     discard_code,
@@ -20,19 +19,17 @@ from multica.auth.service import (
 )
 from multica.auth.signin import finish_sign_in
 from multica.auth.tokens import issue_token
-from multica.errors import ApiError, json_object
+from multica.errors import ApiError
 from multica.extensions import csrf, db, limiter
+from multica.inputs import json_object
+from multica.ratelimit import per_minute
 
 logger = logging.getLogger("multica.auth")
 MAX_AUTH_BODY = 16 * 1024
 
 
-def _auth_limit() -> str:
-    return f"{current_app.config['RATE_LIMIT_AUTH']} per minute"
-
-
-def _verify_limit() -> str:
-    return f"{current_app.config['RATE_LIMIT_AUTH_VERIFY']} per minute"
+_auth_limit = per_minute("RATE_LIMIT_AUTH")
+_verify_limit = per_minute("RATE_LIMIT_AUTH_VERIFY")
 
 
 def _restrictions() -> Restrictions:
@@ -47,7 +44,7 @@ def _send(email_input: object) -> str:
     except Exception:  # noqa: BLE001 - any mail failure is the same answer to the client
         logger.exception("auth: could not send verification code")
         discard_code(email, code)
-        raise AuthError(500, "failed to send verification code") from None
+        raise ApiError(500, "failed to send verification code") from None
     delete_expired_codes()
     return email
 
@@ -56,12 +53,12 @@ def _verify(email_input: object, code_input: object, *, browser_session: bool = 
     email = verify_code(email_input, code_input)
     try:
         user, is_new = find_or_create_user(email, _restrictions())
-    except AuthError:
+    except ApiError:
         raise
     except Exception:  # noqa: BLE001
         db.session.rollback()
         logger.exception("auth: could not create user")
-        raise AuthError(500, "failed to create user") from None
+        raise ApiError(500, "failed to create user") from None
     finish_sign_in(user, is_new, browser_session=browser_session)
     return user
 
@@ -79,10 +76,7 @@ def _string_field(body: dict, name: str) -> object:
 def send_code_api():
     """Mail a 6-digit sign-in code."""
     body = json_object(MAX_AUTH_BODY)
-    try:
-        _send(_string_field(body, "email"))
-    except AuthError as exc:
-        raise ApiError(exc.status, exc.message) from None
+    _send(_string_field(body, "email"))
     return jsonify(message="Verification code sent")
 
 
@@ -92,10 +86,7 @@ def send_code_api():
 def verify_code_api():
     """Exchange a code for `{token, user}`; also signs the browser in."""
     body = json_object(MAX_AUTH_BODY)
-    try:
-        user = _verify(_string_field(body, "email"), _string_field(body, "code"))
-    except AuthError as exc:
-        raise ApiError(exc.status, exc.message) from None
+    user = _verify(_string_field(body, "email"), _string_field(body, "code"))
     return jsonify(token=issue_token(str(user.id)), user=user.to_dict())
 
 
@@ -139,7 +130,7 @@ def login_send_code():
     email_input = request.form.get("email", "")
     try:
         email = _send(email_input)
-    except AuthError as exc:
+    except ApiError as exc:
         return _login_page(exc.status, error=exc.message, email=email_input)
     return _login_page(step="code", email=email, info=f"We sent a 6-digit code to {email}.")
 
@@ -151,6 +142,6 @@ def login_verify():
     email_input = request.form.get("email", "")
     try:
         user = _verify(email_input, request.form.get("code", ""))
-    except AuthError as exc:
+    except ApiError as exc:
         return _login_page(exc.status, error=exc.message, email=email_input, step="code")
     return redirect(destination_after_sign_in(user, request.form.get("next")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from multica.auth.identity import bearer_token, require_user
-from multica.errors import json_object
+from multica.inputs import json_object
 from multica.issues import bp
 from multica.issues.service import create_issue, issues_of
 from multica.workspaces.service import require_member_workspace

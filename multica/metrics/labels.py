@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from multica.analytics.catalog import COMPLETION_PATHS
 from multica.metrics.classifier import classify_failure_reason
 
 FORBIDDEN_LABELS = ("workspace_id", "user_id", "agent_id", "task_id", "issue_id", "runtime_id", "session_id", "ip")
@@ -49,7 +50,7 @@ PROVIDERS = (
 )
 TERMINAL_STATUSES = ("completed", "failed", "cancelled", "blocked", "other")
 PLATFORMS = ("server", "web", "desktop", "cli", "mobile", "ios", "unknown")
-ONBOARDING_PATHS = ("full", "runtime_skipped", "cloud_waitlist", "skip_existing", "invite_accept", "unknown")
+ONBOARDING_PATHS = COMPLETION_PATHS
 AUTOPILOT_CADENCES = ("hourly", "daily", "weekly", "monthly", "manual", "webhook", "unknown")
 AUTOPILOT_TRIGGERS = ("schedule", "webhook", "manual", "unknown")
 FEEDBACK_KINDS = ("bug", "feature", "general", "praise", "other")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from multica.analytics import events
+from multica.analytics.catalog import ROLES, TEAM_SIZES, USE_CASES
 from multica.analytics.events import completion_path as allowed_completion_path
 from multica.analytics.record import count_only, record_event
 from multica.auth.models import User
@@ -13,11 +14,7 @@ from multica.emails import MAX_EMAIL_BYTES, canonical_email
 from multica.errors import ApiError
 from multica.extensions import db
 
-SLOTS = {
-    "team_size": ("solo", "team", "other"),
-    "role": ("developer", "product_lead", "writer", "founder", "other"),
-    "use_case": ("coding", "planning", "writing_research", "explore", "other"),
-}
+SLOTS = {"team_size": TEAM_SIZES, "role": ROLES, "use_case": USE_CASES}
 MAX_OTHER_BYTES = 200
 MAX_REASON_BYTES = 500
 

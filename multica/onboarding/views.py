@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from multica.auth.identity import require_user
-from multica.errors import ApiError, json_object
+from multica.errors import ApiError
+from multica.inputs import json_object
 from multica.onboarding import bp
 from multica.onboarding.service import complete_onboarding, join_cloud_waitlist, update_questionnaire
 from multica.workspaces.service import require_member_workspace

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from multica.analytics.environment import analytics_disabled, environment_from_env
+from multica.analytics.environment import browser_analytics
 
-DEFAULT_POSTHOG_HOST = "https://us.i.posthog.com"
 OFFICIAL_CLOUD_HOSTS = ("multica.ai", "app.multica.ai")
 
 
@@ -36,8 +35,8 @@ def daemon_urls(environ=None) -> tuple[str, str]:
     return server_url, app_url
 
 
-def public_config(environ=None) -> dict:
-    """The anonymous-safe configuration document."""
+def public_config(config, environ=None) -> dict:
+    """The anonymous-safe configuration document; the analytics fields come from the analytics package."""
     environ = os.environ if environ is None else environ
     body: dict = {
         "cdn_domain": environ.get("CDN_DOMAIN", "").strip(),
@@ -52,14 +51,5 @@ def public_config(environ=None) -> dict:
         body["daemon_server_url"] = server_url
     if app_url:
         body["daemon_app_url"] = app_url
-    if analytics_disabled(environ.get("ANALYTICS_DISABLED")):
-        body.update(posthog_key="", posthog_host="", analytics_environment="")
-    else:
-        key = environ.get("POSTHOG_API_KEY", "")
-        host = environ.get("POSTHOG_HOST", "")
-        body.update(
-            posthog_key=key,
-            posthog_host=host if host or not key else DEFAULT_POSTHOG_HOST,
-            analytics_environment=environment_from_env(environ),
-        )
+    body.update(browser_analytics(config, environ))
     return body

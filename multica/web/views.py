@@ -19,7 +19,7 @@ def index():
 @bp.get("/api/config")
 def api_config():
     """Anonymous-safe settings, re-read from the environment on every request (key rotation)."""
-    return jsonify(public_config())
+    return jsonify(public_config(current_app.config))
 
 
 @bp.get("/healthz")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from multica.auth.identity import require_user
-from multica.errors import json_object
+from multica.inputs import json_object
 from multica.workspaces import bp
 from multica.workspaces.service import create_workspace, workspaces_of
 

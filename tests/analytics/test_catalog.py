@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from multica.analytics import events
 from multica.analytics.catalog import CATALOG, FRONTEND, POSTHOG, PROMETHEUS, SERVER, is_metrics_only
-from multica.analytics.client import Event
+from multica.analytics.event import Event
 from multica.analytics.docs import render
 from multica.analytics.record import count_only, record_event
 from multica.analytics.schema import SchemaViolation, validate_event

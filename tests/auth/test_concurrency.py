@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 from multica.auth.models import User, VerificationCode
-from multica.auth.service import AuthError, Restrictions, find_or_create_user, send_code, verify_code
+from multica.auth.service import Restrictions, find_or_create_user, send_code, verify_code
+from multica.errors import ApiError
 from multica.extensions import db
 from tests.conftest import flush
 
@@ -118,7 +119,7 @@ def test_concurrent_verify_code_consumes_the_code_once(app):
     def verify(_):
         try:
             return verify_code(EMAIL, code)
-        except AuthError as exc:
+        except ApiError as exc:
             return exc.status, exc.message
 
     results = run_in_app_contexts(app, verify)
@@ -148,7 +149,7 @@ def test_concurrent_find_or_create_respects_restrictions(app):
     def find_or_create(_):
         try:
             find_or_create_user(EMAIL, Restrictions(allow_signup=False))
-        except AuthError as exc:
+        except ApiError as exc:
             return exc.status
         return "created"
 

@@ -291,9 +291,9 @@ def test_restrictions_from_config():
 def test_find_or_create(app):
     closed = Restrictions(allow_signup=False)
     with app.app_context():
-        from multica.auth.service import AuthError
+        from multica.errors import ApiError
 
-        with pytest.raises(AuthError, match="registration is disabled"):
+        with pytest.raises(ApiError, match="registration is disabled"):
             find_or_create_user("stranger@x.com", closed)
         user, is_new = find_or_create_user("ok@x.com", Restrictions())
         assert is_new and user.name == "ok"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -13,11 +12,12 @@ from itsdangerous import URLSafeTimedSerializer
 
 from multica.auth.models import User, VerificationCode
 from multica.auth.routing import safe_next
-from multica.onboarding.routing import post_auth_destination
 from multica.db_utils import utcnow
 from multica.extensions import db
 from multica.invitations.models import WorkspaceInvitation
+from multica.onboarding.routing import post_auth_destination
 from multica.workspaces.models import Member, Workspace
+from tests.conftest import csrf_token_in
 
 EMAIL = "grace@hopper.example"
 
@@ -39,8 +39,6 @@ def api_sign_in(app, client, email=EMAIL):
     return client.post("/auth/verify-code", json={"email": email, "code": code_for(app, email)}).json
 
 
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def session_cookie(client) -> str | None:
@@ -99,8 +97,8 @@ def test_session_is_rotated_at_login(make_app):
         session["planted"] = "by-an-attacker"
         planted_sid = session.get("sid")
     html = login.get_data(as_text=True)
-    client.post("/login", data={"email": EMAIL, "csrf_token": csrf_from(html)})
-    page = client.post("/login/verify", data={"email": EMAIL, "code": code_for(app), "csrf_token": csrf_from(html)})
+    client.post("/login", data={"email": EMAIL, "csrf_token": csrf_token_in(html)})
+    page = client.post("/login/verify", data={"email": EMAIL, "code": code_for(app), "csrf_token": csrf_token_in(html)})
     assert page.status_code == 302
     with client.session_transaction() as session:
         assert "planted" not in session
@@ -143,7 +141,7 @@ def test_cookie_authenticated_logout_needs_csrf(csrf_app):
     assert refused.status_code == 403 and refused.json == {"error": "CSRF validation failed"}
     assert client.get("/api/me").status_code == 200
     html = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    token = csrf_token_in(html)
     ok = client.post("/auth/logout", headers={"X-CSRFToken": token})
     assert ok.status_code == 200 and ok.json == {"message": "logged out"}
     assert client.get("/api/me").status_code == 401
@@ -181,9 +179,9 @@ def test_login_page_without_javascript(app):
     html = page.get_data(as_text=True)
     assert 'href="/download"' in html
     assert "/auth/google" not in html  # Google is not configured
-    sent = client.post("/login", data={"email": EMAIL, "next": "/invite/abc123", "csrf_token": csrf_from(html)})
+    sent = client.post("/login", data={"email": EMAIL, "next": "/invite/abc123", "csrf_token": csrf_token_in(html)})
     assert sent.status_code == 200 and "6-digit code" in sent.get_data(as_text=True)
-    token = csrf_from(html)
+    token = csrf_token_in(html)
     wrong_code = "999999" if code_for(app) != "999999" else "888888"
     wrong = client.post("/login/verify", data={"email": EMAIL, "code": wrong_code, "next": "/invite/abc123", "csrf_token": token})
     assert wrong.status_code == 400 and "invalid or expired code" in wrong.get_data(as_text=True)
@@ -193,7 +191,7 @@ def test_login_page_without_javascript(app):
 
 def test_login_page_shows_errors_with_4xx(app):
     client = app.test_client()
-    token = csrf_from(client.get("/login").get_data(as_text=True))
+    token = csrf_token_in(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"email": "  ", "csrf_token": token})
     assert response.status_code == 400 and "email is required" in response.get_data(as_text=True)
 
@@ -251,14 +249,14 @@ def test_routing(app):
 
 def test_unsafe_next_is_ignored_by_the_form(app):
     client = app.test_client()
-    token = csrf_from(client.get("/login").get_data(as_text=True))
+    token = csrf_token_in(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"email": EMAIL, "csrf_token": token})
     for target in ("https://evil.example", "//evil.example"):
         with app.app_context():
             db.session.execute(sa.update(VerificationCode).values(used=False))
             db.session.commit()
         # Signing in rotates the session, and the CSRF token with it: take the current one.
-        token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+        token = csrf_token_in(client.get("/").get_data(as_text=True))
         response = client.post("/login/verify", data={"email": EMAIL, "code": code_for(app), "next": target, "csrf_token": token})
         assert response.status_code == 302 and response.headers["Location"] == "/onboarding"
 

@@ -8,7 +8,6 @@ the JSON API (Bearer) and through the onboarding page's Skip form (session cooki
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +18,12 @@ import pytest
 
 from multica.auth.models import User
 from multica.extensions import db
-from tests.conftest import create_user, create_workspace, flush
+from tests.conftest import create_user, create_workspace, csrf_token_in, flush
 
 pytestmark = pytest.mark.postgres
 
 THREADS = 20
 FULL = {"team_size": "team", "team_size_other": None, "role": "developer", "role_other": None, "use_case": "coding", "use_case_other": None}
-CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 @pytest.fixture
@@ -94,7 +92,7 @@ def test_concurrent_skip_forms_complete_once(app, live_server, sink):
     name = app.config["SESSION_COOKIE_NAME"]
     page = httpx.get(f"{live_server.url}/onboarding?step=runtime&workspace={workspace['id']}", cookies={name: session_cookie})
     assert page.status_code == 200
-    token = CSRF.search(page.text).group(1)
+    token = csrf_token_in(page.text)
     cookies = {name: page.cookies[name]}  # the session now also holds the CSRF secret
     responses = together(live_server.url, lambda http, i: http.post(
         "/onboarding", data={"csrf_token": token, "intent": "finish", "workspace": workspace["id"]},

@@ -23,9 +23,8 @@ from multica.auth.models import User
 from multica.extensions import db
 from multica.issues.models import Issue
 from multica.runtimes.models import Runtime
-from tests.conftest import create_user, create_workspace, flush
+from tests.conftest import create_user, create_workspace, csrf_client, flush
 
-CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -33,28 +32,20 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # ---- helpers ---------------------------------------------------------------------------------------
 
 class Browser:
-    """A signed-in test client that posts forms with the page's CSRF token, like a browser without JS."""
+    """A signed-in test client that posts forms with the session's CSRF token, like a browser without JS."""
 
     def __init__(self, app, user) -> None:
         self.app = app
         self.user = user
-        self.client = app.test_client()
-        with self.client.session_transaction() as session:
-            session["user_id"] = user.id
-        self._token = None
+        self.client = csrf_client(app, user)
 
     def get(self, url: str, status: int = 200):
         response = self.client.get(url)
         assert response.status_code == status, (url, response.status_code, response.text[:500])
-        found = CSRF.search(response.text)
-        if found:
-            self._token = found.group(1)
         return response
 
     def post(self, url: str, data: dict, status: int = 302):
-        if self._token is None:
-            self.get("/onboarding")
-        response = self.client.post(url, data={"csrf_token": self._token, **data})
+        response = self.client.post(url, data=data)
         assert response.status_code == status, (url, response.status_code, response.text[:800])
         return response
 
@@ -275,7 +266,7 @@ def test_unknown_intent_is_a_friendly_400(app, intent):
 def test_forms_without_the_csrf_token_are_refused(app):
     user = create_user(app)
     browser = Browser(app, user)
-    response = browser.client.post("/onboarding", data={"intent": "questionnaire", "team_size": "solo", "role": "developer", "use_case": "coding"})
+    response = browser.client.post("/onboarding", data={"intent": "questionnaire", "team_size": "solo", "role": "developer", "use_case": "coding"}, csrf=False)
     assert response.status_code == 403
     assert stored_user(app, user).onboarding_questionnaire == {}
 

@@ -7,6 +7,12 @@ import pytest
 from multica.web.public_config import host_matches
 
 
+@pytest.fixture
+def client(make_app):
+    """An app as a self-host runs it: no PostHog key or host configured anywhere."""
+    return make_app(POSTHOG_API_KEY="", POSTHOG_HOST="").test_client()
+
+
 def get_config(client):
     response = client.get("/api/config")
     assert response.status_code == 200
@@ -109,3 +115,16 @@ def test_environment_follows_app_env(client, monkeypatch):
 
 def test_cdn_signed_is_not_reported(client):
     assert "cdn_signed" not in get_config(client)
+
+
+def test_app_config_tells_the_browser_what_it_tells_the_server(make_app):
+    """A `create_app({...})` override reaches `/api/config` and the page's tracker config alike."""
+    app = make_app(POSTHOG_API_KEY="phc_override", POSTHOG_HOST="https://eu.i.posthog.com", APP_ENV="staging")
+    client = app.test_client()
+    body = get_config(client)
+    assert (body["posthog_key"], body["posthog_host"], body["analytics_environment"]) == (
+        "phc_override", "https://eu.i.posthog.com", "staging",
+    )
+    page = client.get("/login").get_data(as_text=True)
+    assert '"posthog_key": "phc_override"' in page
+    assert app.extensions["analytics"].host == "https://eu.i.posthog.com"

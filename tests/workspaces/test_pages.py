@@ -13,18 +13,11 @@ import pytest
 from multica.agents.models import Agent
 from multica.extensions import db
 from multica.runtimes.models import Runtime
-from tests.conftest import create_user, create_workspace, flush
-
-CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
+from tests.conftest import create_user, create_workspace, csrf_client, flush
 
 def signed_in(app, user):
-    """A test client carrying `user`'s session, and a CSRF token for its forms."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["user_id"] = user.id
-    token = CSRF.search(client.get("/invitations").text).group(1)
-    return client, token
+    """A test client carrying `user`'s session; its form posts carry the session's CSRF token."""
+    return csrf_client(app, user)
 
 
 def add_agent(app, workspace: dict, name: str = "Coding agent") -> str:
@@ -49,13 +42,13 @@ def test_pages_need_a_signed_in_person(client, path):
 def test_issues_page_is_for_members_only(app):
     owner = create_user(app)
     create_workspace(app, owner, slug="private-ws")
-    client, _ = signed_in(app, create_user(app))
+    client = signed_in(app, create_user(app))
     assert client.get("/private-ws/issues").status_code == 404
     assert client.get("/no-such-ws/issues").status_code == 404
     # Same answer for both, so slugs cannot be probed.
     assert client.get("/private-ws/issues").text == client.get("/no-such-ws/issues").text
-    client, token = signed_in(app, create_user(app))
-    assert client.post("/private-ws/issues", data={"csrf_token": token, "title": "sneaky"}).status_code == 404
+    client = signed_in(app, create_user(app))
+    assert client.post("/private-ws/issues", data={"title": "sneaky"}).status_code == 404
 
 
 def test_issues_page_lists_key_title_and_assignee(app):
@@ -64,7 +57,7 @@ def test_issues_page_lists_key_title_and_assignee(app):
     agent_id = add_agent(app, workspace, "Planner")
     for body in ({"title": "First thing"}, {"title": "Second thing", "assignee_agent_id": agent_id}):
         assert app.test_client().post(f"/api/workspaces/{workspace['id']}/issues", json=body, headers=user.headers).status_code == 201
-    client, _ = signed_in(app, user)
+    client = signed_in(app, user)
     page = client.get("/acme/issues").text
     rows = re.findall(r'<tr data-issue="([^"]+)">\s*<td class="issue-key">[^<]+</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>', page)
     assert rows == [("ACME-2", "Second thing", "Planner"), ("ACME-1", "First thing", "Unassigned")]
@@ -73,7 +66,7 @@ def test_issues_page_lists_key_title_and_assignee(app):
 def test_empty_workspace_invites_a_first_issue(app):
     user = create_user(app)
     create_workspace(app, user, slug="empty-ws")
-    client, _ = signed_in(app, user)
+    client = signed_in(app, user)
     page = client.get("/empty-ws/issues").text
     assert "No issues yet" in page
     assert "<table" not in page
@@ -83,8 +76,8 @@ def test_new_issue_form_creates_and_redirects(app, sink):
     user = create_user(app)
     workspace = create_workspace(app, user, slug="forms")
     agent_id = add_agent(app, workspace)
-    client, token = signed_in(app, user)
-    response = client.post("/forms/issues", data={"csrf_token": token, "title": "  Fix the login bug  ", "assignee": agent_id})
+    client = signed_in(app, user)
+    response = client.post("/forms/issues", data={"title": "  Fix the login bug  ", "assignee": agent_id})
     assert response.status_code == 302 and response.location == "/forms/issues"
     page = client.get("/forms/issues").text
     assert "FORMS-1" in page and "Fix the login bug" in page
@@ -103,8 +96,8 @@ def test_new_issue_form_creates_and_redirects(app, sink):
 def test_new_issue_errors_are_inline(app, sink, data, status, message):
     user = create_user(app)
     create_workspace(app, user, slug="oops")
-    client, token = signed_in(app, user)
-    response = client.post("/oops/issues", data={"csrf_token": token, **data})
+    client = signed_in(app, user)
+    response = client.post("/oops/issues", data={**data})
     assert response.status_code == status
     assert message in response.text
     assert 'role="alert"' in response.text
@@ -115,15 +108,15 @@ def test_new_issue_errors_are_inline(app, sink, data, status, message):
 def test_new_issue_form_needs_the_csrf_token(app):
     user = create_user(app)
     create_workspace(app, user, slug="guarded")
-    client, _ = signed_in(app, user)
-    assert client.post("/guarded/issues", data={"title": "no token"}).status_code == 403
+    client = signed_in(app, user)
+    assert client.post("/guarded/issues", data={"title": "no token"}, csrf=False).status_code == 403
     assert "No issues yet" in client.get("/guarded/issues").text
 
 
 def test_workspace_header_has_a_help_menu_with_feedback(app):
     user = create_user(app)
     create_workspace(app, user, slug="helpful")
-    client, _ = signed_in(app, user)
+    client = signed_in(app, user)
     page = client.get("/helpful/issues").text
     menu = page[page.index("data-help-menu"):page.index("</details>")]
     assert re.search(r'<summary role="button"[^>]*>Help</summary>', menu)
@@ -132,10 +125,10 @@ def test_workspace_header_has_a_help_menu_with_feedback(app):
 
 def test_new_workspace_page_creates_and_opens_the_workspace(app, sink):
     user = create_user(app)
-    client, token = signed_in(app, user)
+    client = signed_in(app, user)
     page = client.get("/workspaces/new").text
     assert "Create a workspace" in page
-    response = client.post("/workspaces/new", data={"csrf_token": token, "name": "Fresh Start", "slug": ""})
+    response = client.post("/workspaces/new", data={"name": "Fresh Start", "slug": ""})
     assert response.status_code == 302 and response.location == "/fresh-start/issues"
     assert client.get("/fresh-start/issues").status_code == 200
     flush(app)
@@ -149,15 +142,15 @@ def test_new_workspace_page_creates_and_opens_the_workspace(app, sink):
 )
 def test_new_workspace_errors_are_inline(app, name, slug, status, message):
     create_workspace(app, create_user(app), slug="dup-ws")
-    client, token = signed_in(app, create_user(app))
-    response = client.post("/workspaces/new", data={"csrf_token": token, "name": name, "slug": slug})
+    client = signed_in(app, create_user(app))
+    response = client.post("/workspaces/new", data={"name": name, "slug": slug})
     assert response.status_code == status
     assert message in response.text
     assert f'value="{name}"' in response.text
 
 
 def test_invitations_placeholder_lists_nothing(app):
-    client, _ = signed_in(app, create_user(app))
+    client = signed_in(app, create_user(app))
     response = client.get("/invitations")
     assert response.status_code == 200
     assert "No pending invitations" in response.text
