@@ -426,3 +426,25 @@ def test_revoke_pending_is_204_and_non_pending_is_404(app, client, sink, owner, 
     assert response.status_code == 404 and response.json == {"error": "workspace not found"}
     assert len(invitation_rows(app, other)) == 1
     assert {e["event"] for e in events(app, sink)} == {"team_invite_sent", "team_invite_accepted", "onboarding_completed"}
+
+
+def test_an_unreachable_smtp_server_is_logged_and_never_fails_the_invitation(make_app, sink, caplog):
+    import logging
+    import socket
+    import threading
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    app = make_app(SMTP_HOST="127.0.0.1", SMTP_PORT=dead_port, SMTP_STARTTLS="false")
+    owner = create_user(app)
+    workspace = create_workspace(app, owner, name="Acme")
+    with caplog.at_level(logging.WARNING, logger="multica.mail"):
+        response = invite(app.test_client(), owner, workspace, EMAIL)
+        assert response.status_code == 201
+        for thread in [t for t in threading.enumerate() if t.name == "mail"]:
+            thread.join(timeout=15)
+    assert any(record.getMessage() == "mail: delivery failed" for record in caplog.records)
+    assert [row.status for row in invitation_rows(app, workspace)] == ["pending"]
+    flush(app)
+    assert len(sink.events("team_invite_sent")) == 1
