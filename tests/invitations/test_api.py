@@ -448,3 +448,18 @@ def test_an_unreachable_smtp_server_is_logged_and_never_fails_the_invitation(mak
     assert [row.status for row in invitation_rows(app, workspace)] == ["pending"]
     flush(app)
     assert len(sink.events("team_invite_sent")) == 1
+
+
+def test_invitations_are_counted_in_prometheus(app, client, owner, workspace):
+    from tests.runtimes.helpers import metric
+
+    before = {name: metric(client, name) for name in (
+        "multica_team_invite_sent_total", "multica_team_invite_accepted_total")}
+    completed_before = metric(client, "multica_onboarding_completed_total", path="invite_accept")
+    bob = create_user(app, "bob@example.com")
+    invitation = invite(client, owner, workspace, bob.email).json
+    assert invite(client, owner, workspace, bob.email).status_code == 409
+    assert client.post(f"/api/invitations/{invitation['id']}/accept", headers=bob.headers).status_code == 200
+    assert metric(client, "multica_team_invite_sent_total") == before["multica_team_invite_sent_total"] + 1
+    assert metric(client, "multica_team_invite_accepted_total") == before["multica_team_invite_accepted_total"] + 1
+    assert metric(client, "multica_onboarding_completed_total", path="invite_accept") == completed_before + 1
