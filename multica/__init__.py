@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
     from multica.invitations import pages as _invitation_pages  # noqa: F401
+    from multica.invitations import views as _invitation_views  # noqa: F401
     from multica.issues import pages as _issue_pages  # noqa: F401
     from multica.issues import views as _issue_views  # noqa: F401
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 
 from flask import Flask
@@ -13,7 +14,7 @@ logger = logging.getLogger("multica.mail")
 
 
 class Mailer:
-    """Sends verification codes; `MAIL_BACKEND=memory` keeps them in `outbox` (tests)."""
+    """Sends verification codes and notices; `MAIL_BACKEND=memory` keeps them in `outbox` (tests)."""
 
     def __init__(self, app: Flask | None = None) -> None:
         self.outbox: list[EmailMessage] = []
@@ -45,6 +46,35 @@ class Mailer:
             f"Your Multica verification code is {code}.\n\nIt expires in 10 minutes. "
             "If you did not ask for it, you can ignore this email.\n"
         )
+        self._deliver(message)
+
+    def send_notice(self, email: str, subject: str, body: str, *, dev_line: str) -> None:
+        """Mail a notice without ever raising or delaying the caller.
+
+        The console backend prints `dev_line`; SMTP delivery runs on a short-lived thread (so a slow
+        or unreachable server never holds up the request) and a failure is only logged.
+        """
+        if self.backend == "console":
+            print(dev_line, flush=True)
+            return
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.sender
+        message["To"] = email
+        message.set_content(body)
+        if self.backend == "memory":
+            self.outbox.append(message)
+            return
+        threading.Thread(target=self._deliver_logged, args=(message, subject), name="mail", daemon=True).start()
+
+    def _deliver_logged(self, message: EmailMessage, subject: str) -> None:
+        try:
+            self._deliver(message)
+        except Exception:  # noqa: BLE001 - a lost notice must not take anything else down
+            logger.warning("mail: delivery failed", extra={"subject": subject}, exc_info=True)
+
+    def _deliver(self, message: EmailMessage) -> None:
+        """Keep the message (memory backend) or hand it to the SMTP server (raises on failure)."""
         if self.backend == "memory":
             self.outbox.append(message)
             return
