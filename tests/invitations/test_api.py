@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from multica.auth.models import User
 from multica.extensions import db
