@@ -166,7 +166,13 @@ def submitter_address(peer: str | None) -> str | None:
 
 def cut_user_agent(user_agent: str | None) -> str:
     """The first 512 UTF-8 bytes of the User-Agent (never half a character, no control characters)."""
-    text = "".join(char for char in (user_agent or "") if ord(char) >= 0x20 and ord(char) != 0x7F)
+    text = user_agent or ""
+    try:
+        # WSGI hands header bytes over as Latin-1; a client that sent UTF-8 gets its text back.
+        text = text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    text = "".join(char for char in text if ord(char) >= 0x20 and ord(char) != 0x7F)
     return text.encode("utf-8", "ignore")[:MAX_USER_AGENT_BYTES].decode("utf-8", "ignore")
 
 
