@@ -133,6 +133,7 @@ def from_env() -> dict:
         "MULTICA_DEV_VERIFICATION_CODE": env_str("MULTICA_DEV_VERIFICATION_CODE"),
         "RATE_LIMIT_AUTH": env_int("RATE_LIMIT_AUTH", 5),
         "RATE_LIMIT_AUTH_VERIFY": env_int("RATE_LIMIT_AUTH_VERIFY", 20),
+        "RATE_LIMIT_CONTACT_SALES": env_int("RATE_LIMIT_CONTACT_SALES", 5),
         "GOOGLE_CLIENT_ID": env_str("GOOGLE_CLIENT_ID").strip(),
         "GOOGLE_CLIENT_SECRET": env_str("GOOGLE_CLIENT_SECRET").strip(),
         "GOOGLE_SERVER_METADATA_URL": env_str("GOOGLE_SERVER_METADATA_URL").strip(),

@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-import re
-from email.utils import parseaddr
+from email import policy
+from email.errors import HeaderParseError
 
 MAX_EMAIL_BYTES = 254
-_BARE = re.compile(r"[^\s<>@]+@[^\s<>@]+")
-_NAMED = re.compile(r"[^<>]*<\s*([^\s<>@]+@[^\s<>@]+)\s*>")
+# Longer input is refused before parsing: no address plus display name needs more.
+MAX_EMAIL_INPUT_BYTES = 1024
 
 
 def canonical_email(raw: object) -> str | None:
-    """The lowercased addr-spec of `local@domain` or `Name <local@domain>`, or None when it is neither."""
+    """The lowercased addr-spec of one RFC 5322 address (`local@domain`, `Name <local@domain>`,
+    `<local@domain>`), or None when the text is not exactly one well-formed address.
+
+    The standard library's header parser does the parsing: a list, a group, an address the
+    parser had to repair (it records a defect), or one without a local part or a domain is
+    refused. Control characters are refused first, so no line break can smuggle in a header.
+    """
     if not isinstance(raw, str):
         return None
     text = raw.strip()
-    if not text:
+    if not text or len(text.encode("utf-8", "surrogatepass")) > MAX_EMAIL_INPUT_BYTES:
         return None
-    if _BARE.fullmatch(text):
-        address = text
-    else:
-        named = _NAMED.fullmatch(text)
-        if not named:
-            return None
-        _, address = parseaddr(text)
-        if address != named.group(1):
-            return None
-    local, _, domain = address.rpartition("@")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return None
+    try:
+        header = policy.strict.header_factory("To", text)
+        groups, defects = header.groups, header.defects
+    except (HeaderParseError, IndexError, ValueError):  # the parser raises on some malformed tails (`ada@`)
+        return None
+    if defects or len(groups) != 1 or groups[0].display_name is not None or len(groups[0].addresses) != 1:
+        return None
+    address = groups[0].addresses[0]
+    if not address.username or not address.domain:
+        return None
+    canonical = address.addr_spec.strip().lower()
+    local, _, domain = canonical.rpartition("@")
     if not local or not domain:
         return None
-    return address.lower()
+    return canonical

@@ -141,6 +141,38 @@ TEMPLATES = (*AGENT_TEMPLATES, "")  # `""`: an agent not created from the picker
 RUNTIME_MODES = ("local", "cloud")
 COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-500", "501-1000", "1000+")
 SALES_USE_CASES = ("evaluate", "adopt_team", "self_host", "integrate", "partner", "other")
+# Where the contact-sales form was shown (request `source`); anything else travels as `other`.
+CONTACT_SALES_FORM_SOURCES = ("page", "onboarding", "agents_page", "unknown", "other")
+# The contact-sales page's country/region list. The API stores any label (SPEC §12 rule 8), but
+# only these travel in `contact_sales_submitted`; any other label travels as `Other`, so free
+# text typed into the field never reaches PostHog.
+OTHER_COUNTRY_REGION = "Other"
+COUNTRY_REGIONS = (
+    "Afghanistan", "Albania", "Algeria", "Andorra", "Angola", "Antigua and Barbuda", "Argentina", "Armenia",
+    "Australia", "Austria", "Azerbaijan", "Bahamas", "Bahrain", "Bangladesh", "Barbados", "Belarus", "Belgium",
+    "Belize", "Benin", "Bhutan", "Bolivia", "Bosnia and Herzegovina", "Botswana", "Brazil", "Brunei", "Bulgaria",
+    "Burkina Faso", "Burundi", "Cabo Verde", "Cambodia", "Cameroon", "Canada", "Central African Republic", "Chad",
+    "Chile", "China", "Colombia", "Comoros", "Congo", "Costa Rica", "Côte d'Ivoire", "Croatia", "Cuba", "Cyprus",
+    "Czechia", "Democratic Republic of the Congo", "Denmark", "Djibouti", "Dominica", "Dominican Republic",
+    "Ecuador", "Egypt", "El Salvador", "Equatorial Guinea", "Eritrea", "Estonia", "Eswatini", "Ethiopia", "Fiji",
+    "Finland", "France", "Gabon", "Gambia", "Georgia", "Germany", "Ghana", "Greece", "Grenada", "Guatemala",
+    "Guinea", "Guinea-Bissau", "Guyana", "Haiti", "Honduras", "Hong Kong", "Hungary", "Iceland", "India",
+    "Indonesia", "Iran", "Iraq", "Ireland", "Israel", "Italy", "Jamaica", "Japan", "Jordan", "Kazakhstan", "Kenya",
+    "Kiribati", "Kosovo", "Kuwait", "Kyrgyzstan", "Laos", "Latvia", "Lebanon", "Lesotho", "Liberia", "Libya",
+    "Liechtenstein", "Lithuania", "Luxembourg", "Macao", "Madagascar", "Malawi", "Malaysia", "Maldives", "Mali",
+    "Malta", "Marshall Islands", "Mauritania", "Mauritius", "Mexico", "Micronesia", "Moldova", "Monaco",
+    "Mongolia", "Montenegro", "Morocco", "Mozambique", "Myanmar", "Namibia", "Nauru", "Nepal", "Netherlands",
+    "New Zealand", "Nicaragua", "Niger", "Nigeria", "North Korea", "North Macedonia", "Norway", "Oman",
+    "Pakistan", "Palau", "Palestine", "Panama", "Papua New Guinea", "Paraguay", "Peru", "Philippines", "Poland",
+    "Portugal", "Puerto Rico", "Qatar", "Romania", "Russia", "Rwanda", "Saint Kitts and Nevis", "Saint Lucia",
+    "Saint Vincent and the Grenadines", "Samoa", "San Marino", "São Tomé and Príncipe", "Saudi Arabia", "Senegal",
+    "Serbia", "Seychelles", "Sierra Leone", "Singapore", "Slovakia", "Slovenia", "Solomon Islands", "Somalia",
+    "South Africa", "South Korea", "South Sudan", "Spain", "Sri Lanka", "Sudan", "Suriname", "Sweden",
+    "Switzerland", "Syria", "Taiwan", "Tajikistan", "Tanzania", "Thailand", "Timor-Leste", "Togo", "Tonga",
+    "Trinidad and Tobago", "Tunisia", "Türkiye", "Turkmenistan", "Tuvalu", "Uganda", "Ukraine",
+    "United Arab Emirates", "United Kingdom", "United States", "Uruguay", "Uzbekistan", "Vanuatu", "Vatican City",
+    "Venezuela", "Vietnam", "Yemen", "Zambia", "Zimbabwe", OTHER_COUNTRY_REGION,
+)
 LENGTH_BUCKETS = ("0-100", "100-500", "500-2000", "2000+")
 DOWNLOAD_SOURCES = ("landing_hero", "landing_footer", "login", "welcome", "step3")
 OSES = ("mac", "windows", "linux", "unknown")
@@ -220,12 +252,12 @@ _EVENTS: tuple[EventSpec, ...] = (
         required=(
             _uuid("inquiry_id", "The stored inquiry's id (= distinct_id)."),
             _enum("company_size", COMPANY_SIZES),
-            Prop("country_region", "string", "The submitted country/region label.", max_length=80),
+            _enum("country_region", COUNTRY_REGIONS, "The submitted country/region label when it is on the page's list, else `Other`."),
             _enum("use_case", SALES_USE_CASES),
             _flag("has_goals", "The trimmed goals text is non-empty."),
         ),
         optional=(
-            Prop("form_source", "string", "Where the form was shown (request `source`, default `page`).", max_length=80),
+            _enum("form_source", CONTACT_SALES_FORM_SOURCES, "Where the form was shown: request `source` (default `page`), `other` when unlisted."),
             _enum("source", ("marketing_contact_sales",)),
         ),
         forbidden=("user_id",),

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from multica.analytics.event import Event
 from multica.analytics.catalog import COMPLETION_PATHS as _COMPLETION_PATHS
+from multica.analytics.catalog import CONTACT_SALES_FORM_SOURCES, COUNTRY_REGIONS, OTHER_COUNTRY_REGION
+from multica.analytics.event import Event
 from multica.analytics.environment import email_domain
 from multica.db_utils import rfc3339
 
@@ -89,17 +90,22 @@ def cloud_waitlist_joined(user_id: str, reason: str | None) -> Event:
 def contact_sales_submitted(
     inquiry_id: str, *, company_size: str, country_region: str, use_case: str, goals: str, form_source: str
 ) -> Event:
-    """A contact-sales inquiry was stored; only enum and flag fields travel (no user_id)."""
+    """A contact-sales inquiry was stored; only enum and flag fields travel (no user_id).
+
+    The country/region and form source are submitted text: a value off their lists travels as
+    `Other` / `other`, so whatever a caller types there stays in the database.
+    """
+    form_source = (form_source or "").strip() or "page"
     return Event(
         "contact_sales_submitted",
         inquiry_id,
         {
             "inquiry_id": inquiry_id,
             "company_size": company_size,
-            "country_region": country_region,
+            "country_region": country_region if country_region in COUNTRY_REGIONS else OTHER_COUNTRY_REGION,
             "use_case": use_case,
             "has_goals": bool((goals or "").strip()),
-            "form_source": form_source or "page",
+            "form_source": form_source if form_source in CONTACT_SALES_FORM_SOURCES else "other",
             "source": "marketing_contact_sales",
         },
         stamp_user_id=False,
