@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from multica.analytics.catalog import FEEDBACK_KINDS
 from multica.metrics.classifier import classify_failure_reason
 
 FORBIDDEN_LABELS = ("workspace_id", "user_id", "agent_id", "task_id", "issue_id", "runtime_id", "session_id", "ip")
@@ -52,7 +53,6 @@ PLATFORMS = ("server", "web", "desktop", "cli", "mobile", "ios", "unknown")
 ONBOARDING_PATHS = ("full", "runtime_skipped", "cloud_waitlist", "skip_existing", "invite_accept", "unknown")
 AUTOPILOT_CADENCES = ("hourly", "daily", "weekly", "monthly", "manual", "webhook", "unknown")
 AUTOPILOT_TRIGGERS = ("schedule", "webhook", "manual", "unknown")
-FEEDBACK_KINDS = ("bug", "feature", "general", "praise", "other")
 CONTACT_SALES_SOURCES = ("page", "onboarding", "agents_page", "unknown", "other")
 
 # Keys of the attribution cookie's JSON object that may name the source, in priority order.
