@@ -1,7 +1,7 @@
 """Contact sales: the inquiries of the public contact-sales form.
 
 Revision ID: 0006_contact_sales
-Revises: 0004_invitations
+Revises: 0005_feedback
 Create Date: 2026-12-03
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0006_contact_sales'
-down_revision = '0004_invitations'
+down_revision = '0005_feedback'
 branch_labels = None
 depends_on = None
 

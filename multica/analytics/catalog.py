@@ -174,6 +174,7 @@ COUNTRY_REGIONS = (
     "Venezuela", "Vietnam", "Yemen", "Zambia", "Zimbabwe", OTHER_COUNTRY_REGION,
 )
 LENGTH_BUCKETS = ("0-100", "100-500", "500-2000", "2000+")
+FEEDBACK_KINDS = ("bug", "feature", "general", "praise", "other")
 DOWNLOAD_SOURCES = ("landing_hero", "landing_footer", "login", "welcome", "step3")
 OSES = ("mac", "windows", "linux", "unknown")
 ARCHES = ("arm64", "x64", "unknown")
@@ -278,7 +279,7 @@ _EVENTS: tuple[EventSpec, ...] = (
         optional=(
             Prop("platform", "string", "Raw `X-Client-Platform`; omitted when absent.", max_length=64),
             Prop("app_version", "string", "Raw `X-Client-Version`; omitted when absent.", max_length=64),
-            Prop("kind", "string", "Trimmed request `kind`, default `general`.", max_length=64),
+            _enum("kind", FEEDBACK_KINDS, "Trimmed request `kind`, default `general`."),
             _enum("source", ("ops_feedback",)),
         ),
         workspace="optional",

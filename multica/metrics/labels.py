@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from multica.analytics.catalog import COMPLETION_PATHS, CONTACT_SALES_FORM_SOURCES
+from multica.analytics.catalog import COMPLETION_PATHS, CONTACT_SALES_FORM_SOURCES, FEEDBACK_KINDS
 from multica.metrics.classifier import classify_failure_reason
 
 FORBIDDEN_LABELS = ("workspace_id", "user_id", "agent_id", "task_id", "issue_id", "runtime_id", "session_id", "ip")
@@ -53,7 +53,6 @@ PLATFORMS = ("server", "web", "desktop", "cli", "mobile", "ios", "unknown")
 ONBOARDING_PATHS = COMPLETION_PATHS
 AUTOPILOT_CADENCES = ("hourly", "daily", "weekly", "monthly", "manual", "webhook", "unknown")
 AUTOPILOT_TRIGGERS = ("schedule", "webhook", "manual", "unknown")
-FEEDBACK_KINDS = ("bug", "feature", "general", "praise", "other")
 CONTACT_SALES_SOURCES = CONTACT_SALES_FORM_SOURCES
 
 # Keys of the attribution cookie's JSON object that may name the source, in priority order.

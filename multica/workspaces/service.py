@@ -20,7 +20,7 @@ SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?")
 # First path segments the app itself uses: a workspace may not shadow them.
 RESERVED_SLUGS = frozenset({
     "api", "auth", "login", "logout", "onboarding", "download", "downloads", "invite", "invitations", "workspaces",
-    "static", "metrics", "healthz", "contact-sales", "settings", "new", "admin", "help",
+    "static", "metrics", "healthz", "contact-sales", "settings", "new", "admin", "help", "feedback",
 })
 MAX_NAME_BYTES = 100
 

@@ -115,12 +115,12 @@ def test_new_issue_form_needs_the_csrf_token(app):
 
 def test_workspace_header_has_a_help_menu_with_feedback(app):
     user = create_user(app)
-    create_workspace(app, user, slug="helpful")
+    workspace = create_workspace(app, user, slug="helpful")
     client = signed_in(app, user)
     page = client.get("/helpful/issues").text
     menu = page[page.index("data-help-menu"):page.index("</details>")]
     assert re.search(r'<summary role="button"[^>]*>Help</summary>', menu)
-    assert re.search(r'<a role="menuitem" href="#feedback"[^>]*>Feedback</a>', menu)
+    assert re.search(rf'<a role="menuitem"[^>]*href="/feedback\?workspace={workspace["id"]}"[^>]*>Feedback</a>', menu)
 
 
 def test_new_workspace_page_creates_and_opens_the_workspace(app, sink):
@@ -160,7 +160,7 @@ def test_invitations_placeholder_lists_nothing(app):
 def test_help_button_reveals_the_feedback_item_without_scripts(app, live_server, browser):
     """D14.13: a button named "Help" reveals a "Feedback" item; it needs no JavaScript."""
     user = create_user(app)
-    create_workspace(app, user, slug="help-desk")
+    workspace = create_workspace(app, user, slug="help-desk")
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
@@ -172,6 +172,6 @@ def test_help_button_reveals_the_feedback_item_without_scripts(app, live_server,
         assert not feedback.is_visible()
         page.get_by_role("button", name="Help").click()
         assert feedback.is_visible()
-        assert feedback.get_attribute("href") == "#feedback"
+        assert feedback.get_attribute("href") == f"/feedback?workspace={workspace['id']}"
     finally:
         context.close()
