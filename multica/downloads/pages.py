@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app, make_response, render_template, request
 
+from multica.analytics.catalog import INSTALLER_ARCHES, INSTALLER_FORMATS, INSTALLER_PLATFORMS
 from multica.downloads import bp
 from multica.downloads.detect import ACCEPT_CH, VARY, Detection, detect_request
 from multica.downloads.releases import SLOTS, Release, ReleaseFeed, releases_page_url
@@ -37,13 +38,16 @@ def _slot(key: str) -> Slot:
     os_part, arch, fmt = key.split("-")
     platform = {"win": "windows"}.get(os_part, os_part)
     arch_label = "Apple silicon" if platform == "mac" else ("ARM64" if arch == "arm64" else "x64")
-    return Slot(
+    slot = Slot(
         key,
         platform,
         "x64" if arch == "amd64" else arch,
         fmt,
         f"{_PLATFORM_LABELS[os_part]} ({arch_label}) {_FORMAT_LABELS[fmt]}",
     )
+    # What a slot reports is what `download_initiated` accepts.
+    assert slot.platform in INSTALLER_PLATFORMS and slot.arch in INSTALLER_ARCHES and slot.format in INSTALLER_FORMATS
+    return slot
 
 
 SLOT_INFO = {key: _slot(key) for key in SLOTS}

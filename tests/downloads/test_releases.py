@@ -262,3 +262,15 @@ def test_the_token_never_reaches_the_log(make_app, feed, caplog):
 
 def test_the_empty_release_constant_is_the_degraded_shape():
     assert EMPTY_RELEASE.as_dict() == EMPTY and not EMPTY_RELEASE.available
+
+
+def test_every_slot_reports_what_download_initiated_accepts():
+    from multica.analytics.catalog import CATALOG
+    from multica.analytics.schema import violations_for
+    from multica.downloads.pages import SLOT_INFO
+
+    assert list(SLOT_INFO) == list(SLOTS)
+    for slot in SLOT_INFO.values():
+        props = {"platform": slot.platform, "arch": slot.arch, "format": slot.format, "version": "v0.2.13",
+                 "primary_cta": False, "matched_detect": False}
+        assert violations_for(CATALOG["download_initiated"], props, closed=True) == [], slot
