@@ -217,7 +217,15 @@ class ReleaseFeed:
 
     def _refresh(self) -> Release:
         """Fetch once, store the outcome, wake the waiters; a failed refresh keeps a good copy."""
-        release = self.fetch()
+        release = None
+        try:
+            release = self.fetch()
+        finally:
+            # Even when interrupted, the waiters are woken and the next request may fetch again.
+            stored = self._store(release)
+        return stored
+
+    def _store(self, release: Release | None) -> Release:
         with self._lock:
             if release is None:
                 if self._release is None or not self._release.available:
