@@ -119,12 +119,12 @@ class FeedServer:
         """Answer 200 with `body` as it is (bad JSON, a wrong shape)."""
         self.status, self.raw_body = 200, body
 
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
+    def wait_for_requests(self, count: int, timeout: float = 30.0) -> bool:
         """Block until `count` releases requests have arrived."""
         with self._lock:
             return self._lock.wait_for(lambda: len(self.requests) >= count, timeout)
 
-    def wait_for_answers(self, count: int, timeout: float = 5.0) -> bool:
+    def wait_for_answers(self, count: int, timeout: float = 30.0) -> bool:
         """Block until `count` releases requests have been answered."""
         with self._lock:
             return self._lock.wait_for(lambda: self.answered >= count, timeout)
