@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 VERSION = "0.2.13"
 SENTINEL = "feedback_opened"
 SET = "$set"
+WAIT = 20.0  # seconds: the tracker's one-second batching, then the relay, on a busy machine
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def settle(page, sink) -> None:
             window.multicaAnalytics.flush();
         }"""
     )
-    assert len(sink.wait_for_events(before + 1, SENTINEL)) == before + 1
+    assert len(sink.wait_for_events(before + 1, SENTINEL, timeout=WAIT)) == before + 1
 
 
 def shipped(sink, *names: str) -> list[dict]:
@@ -74,7 +75,7 @@ def detect_props(props: dict) -> tuple:
 
 
 def wait_viewed(page, sink, count: int) -> list[dict]:
-    sink.wait_for_events(count, "download_page_viewed")
+    sink.wait_for_events(count, "download_page_viewed", timeout=WAIT)
     settle(page, sink)
     return viewed(sink)
 
@@ -131,7 +132,7 @@ def test_refined_detection_updates_the_hero_in_place(browser, site, published, s
         assert page.evaluate("() => document.querySelector('a[data-installer]').href") == arm
         assert page.locator("[data-download-page]").get_attribute("data-hero-key") == "windows-arm64"
         page.locator("[data-hero] a[data-installer]").click()
-        sink.wait_for_events(1, "download_initiated")
+        sink.wait_for_events(1, "download_initiated", timeout=WAIT)
         settle(page, sink)
         (event,) = sink.events("download_initiated")
         assert {k: event["properties"][k] for k in ("platform", "arch", "format", "version", "primary_cta", "matched_detect")} == {
@@ -153,7 +154,7 @@ def test_a_matrix_click(browser, site, published, sink, user_agent, hints, match
     try:
         wait_viewed(page, sink, 1)  # detection resolved
         page.locator("[data-slot=linux-amd64-deb] a[data-installer]").click()
-        sink.wait_for_events(1, "download_initiated")
+        sink.wait_for_events(1, "download_initiated", timeout=WAIT)
         settle(page, sink)
         (event,) = sink.events("download_initiated")
         props = event["properties"]
@@ -168,7 +169,7 @@ def test_the_mac_zip_is_a_primary_cta(browser, site, published, sink):
     try:
         wait_viewed(page, sink, 1)
         page.locator("[data-hero] a[data-format=zip]").click()
-        sink.wait_for_events(1, "download_initiated")
+        sink.wait_for_events(1, "download_initiated", timeout=WAIT)
         (event,) = sink.events("download_initiated")
         assert (event["properties"]["format"], event["properties"]["primary_cta"], event["properties"]["matched_detect"]) == ("zip", True, True)
     finally:
@@ -221,5 +222,20 @@ def test_a_fresh_release_is_held_back_on_the_page(browser, site, feed, sink):
     context, page = open_page(browser, site + "/download", user_agent=SAFARI_MAC, hints=client_hints(None))
     try:
         assert page.locator("a[data-installer]").first.get_attribute("href") == feed.asset_url("multica-desktop-0.2.13-mac-arm64.dmg")
+    finally:
+        context.close()
+
+
+def test_an_intel_mac_found_by_the_script_is_pointed_at_the_cli(browser, site, published, sink):
+    # The server guesses Apple silicon from the User-Agent; the high-entropy hints say Intel.
+    context, page = open_page(browser, site + "/download", user_agent=SAFARI_MAC, hints=client_hints("macOS", "x86"))
+    try:
+        (props,) = wait_viewed(page, sink, 1)
+        assert detect_props(props) == ("mac", "x64", True, True)
+        assert page.get_by_role("button", name="Not available for Intel Macs").is_disabled()
+        assert page.locator("[data-hero] a[data-installer]").count() == 0
+        page.locator("[data-hero] a[href='#cli']").click()
+        settle(page, sink)
+        assert sink.events("download_initiated") == []
     finally:
         context.close()
