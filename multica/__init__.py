@@ -66,13 +66,16 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
     from multica import (
-        agents, analytics, auth, feedback, invitations, issues, metrics, onboarding, runtimes, sales, web, workspaces,
+        agents, analytics, auth, downloads, feedback, invitations, issues, metrics, onboarding, runtimes, sales,
+        web, workspaces,
     )
     from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
     from multica.analytics import views as _analytics_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
-    from multica.feedback import pages as _feedback_pages, views as _feedback_views  # noqa: F401
+    from multica.downloads import pages as _download_pages  # noqa: F401
+    from multica.feedback import pages as _feedback_pages  # noqa: F401
+    from multica.feedback import views as _feedback_views  # noqa: F401
     from multica.invitations import pages as _invitation_pages  # noqa: F401
     from multica.invitations import views as _invitation_views  # noqa: F401
     from multica.issues import pages as _issue_pages  # noqa: F401
@@ -80,14 +83,15 @@ def register_blueprints(app: Flask) -> None:
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
     from multica.runtimes import views as _runtime_views  # noqa: F401
-    from multica.sales import pages as _sales_pages, views as _sales_views  # noqa: F401
+    from multica.sales import pages as _sales_pages  # noqa: F401
+    from multica.sales import views as _sales_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401
     from multica.workspaces import pages as _workspace_pages  # noqa: F401
     from multica.workspaces import views as _workspace_views  # noqa: F401
 
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
-        runtimes.bp, agents.bp, issues.bp, sales.bp, feedback.bp,
+        runtimes.bp, agents.bp, issues.bp, sales.bp, feedback.bp, downloads.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 DEFAULT_SECRET_KEY = "multica-dev-secret-change-in-production"
 DEFAULT_POSTHOG_HOST = "https://us.i.posthog.com"
+DEFAULT_RELEASES_API_URL = "https://api.github.com/repos/multica-ai/multica/releases"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -144,6 +145,11 @@ def from_env() -> dict:
         "SMTP_FROM": env_str("SMTP_FROM"),
         "SMTP_STARTTLS": env_str("SMTP_STARTTLS", "true"),
         "PERMANENT_SESSION_LIFETIME": token_ttl,
+        # The desktop release on /download (SPEC §15.1, D14.14); empty means the public default.
+        "RELEASES_API_URL": env_str("RELEASES_API_URL").strip() or DEFAULT_RELEASES_API_URL,
+        "GITHUB_TOKEN": env_str("GITHUB_TOKEN").strip(),
+        "RELEASES_TIMEOUT": env_float("RELEASES_TIMEOUT", 3.0),
+        "RELEASES_CACHE_SECONDS": env_float("RELEASES_CACHE_SECONDS", 300.0),
     }
 
 

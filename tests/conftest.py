@@ -27,7 +27,8 @@ _APP_ENV_VARS = (
     "ALLOW_SIGNUP", "ALLOWED_EMAILS", "ALLOWED_EMAIL_DOMAINS", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET",
     "DISABLE_WORKSPACE_CREATION", "MULTICA_APP_URL", "MULTICA_PUBLIC_URL", "FRONTEND_ORIGIN",
     "MULTICA_DEV_VERIFICATION_CODE", "REDIS_URL", "METRICS_TOKEN", "SECRET_KEY", "JWT_SECRET",
-    "ANALYTICS_FORWARD_IP", "DATABASE_URL", "CDN_DOMAIN",
+    "ANALYTICS_FORWARD_IP", "DATABASE_URL", "CDN_DOMAIN", "RELEASES_API_URL", "GITHUB_TOKEN",
+    "RELEASES_TIMEOUT", "RELEASES_CACHE_SECONDS",
 )
 
 
@@ -87,6 +88,8 @@ def make_app(database_url, sink):
             "POSTHOG_SHUTDOWN_TIMEOUT": 2.0,
             "RATELIMIT_ENABLED": False,
             "ANALYTICS_STRICT": True,
+            # No test reaches the public release feed: the discard port refuses at once (degraded page).
+            "RELEASES_API_URL": "http://127.0.0.1:9/releases",
         }
         config.update(overrides)
         app = create_app(config)

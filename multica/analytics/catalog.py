@@ -178,6 +178,8 @@ FEEDBACK_KINDS = ("bug", "feature", "general", "praise", "other")
 DOWNLOAD_SOURCES = ("landing_hero", "landing_footer", "login", "welcome", "step3")
 OSES = ("mac", "windows", "linux", "unknown")
 ARCHES = ("arm64", "x64", "unknown")
+INSTALLER_PLATFORMS = OSES[:-1]  # an installer is for a known OS and architecture
+INSTALLER_ARCHES = ARCHES[:-1]
 INSTALLER_FORMATS = ("dmg", "zip", "exe", "appimage", "deb", "rpm")
 RUNTIME_PATHS = ("download_desktop", "cli", "cloud_waitlist")
 
@@ -415,8 +417,8 @@ _EVENTS: tuple[EventSpec, ...] = (
         trigger="Click on a hero or matrix installer link, only when a release version is known.",
         distinct_id="anonymous id or user id",
         required=(
-            _enum("platform", ("mac", "windows", "linux")),
-            _enum("arch", ("arm64", "x64")),
+            _enum("platform", INSTALLER_PLATFORMS),
+            _enum("arch", INSTALLER_ARCHES),
             _enum("format", INSTALLER_FORMATS),
             Prop("version", "string", "Release tag, e.g. `v0.2.13`.", max_length=64),
             _flag("primary_cta", "A hero link (including the alt zip), not a matrix cell."),
