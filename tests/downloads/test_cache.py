@@ -6,13 +6,11 @@ feed" is an ordering fact (the page came back while the feed request was still u
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from tests.conftest import LiveServer
 from tests.downloads.feed import installers, release
