@@ -656,18 +656,25 @@ class PostHogClient:
             self._report_spool_size()
 
     def _spool_chunk(self, steal: bool, limit: int = 1024) -> list[bytes]:
-        """Up to `limit` serialised events from the worker's failures, the overflow and (`steal`) the queue."""
+        """Serialised events for one write: the worker's failures, the overflow and (`steal`) the queue.
+
+        At most `limit` events and about one segment's worth of bytes, so a write always fits.
+        """
         records: list[bytes] = []
+        room = self._spool.segment_bytes
         handoff, overflow = self._handoff, self._overflow
-        while handoff and len(records) < limit:
-            records.extend(handoff.popleft())
-        while overflow and len(records) < limit:
+        while handoff and len(records) < limit and room > 0:
+            batch = handoff.popleft()
+            records.extend(batch)
+            room -= sum(len(r) + 1 for r in batch)
+        while overflow and len(records) < limit and room > 0:
             data = self._serialize(overflow.popleft())
             if data is not None:
                 records.append(data)
+                room -= len(data) + 1
         if steal:
             q = self._queue
-            while len(records) < limit:
+            while len(records) < limit and room > 0:
                 try:
                     item = q.get_nowait()
                 except queue.Empty:
@@ -678,6 +685,7 @@ class PostHogClient:
                     data = self._serialize(item)
                     if data is not None:
                         records.append(data)
+                        room -= len(data) + 1
         return records
 
     def _spool_drop(self, count: int, error: str) -> None:
