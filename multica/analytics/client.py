@@ -54,6 +54,9 @@ CLOSE_MARGIN = 0.05
 # long the worker waits before it tries the spool against the sink again (doubling up to the cap).
 SPOOL_POLL = 0.1
 REPLAY_BACKOFF = 1.0
+# Replayed events are already serialised, so they go in bigger requests than live batches: the
+# per-request cost (about 0.5 ms of CPU through httpx) is what bounds the replay rate.
+REPLAY_BATCH_SIZE = 500
 REPLAY_BACKOFF_CAP = 30.0
 
 _HEADERS = {"Content-Type": "application/json", "User-Agent": "multica-analytics/1"}
@@ -279,19 +282,28 @@ class PostHogClient:
                 self._ensure_worker()
             q = self._queue
             item = (event, _time_ns(), _getrandbits(74))
+            if self._spool is not None and len(q.queue) >= self.queue_size:
+                self._overflow_append(item)  # known full: skip raising and catching queue.Full
+                return
             q.put_nowait(item)
             if len(q.queue) >= self._wake_at and not self._wake.is_set():
                 self._wake.set()
         except queue.Full:
-            # With a spool, the spool thread takes it from memory to disk; the caller never waits.
-            if self._spool is not None and len(self._overflow) < OVERFLOW_LIMIT:
-                self._overflow.append(item)
-                if not self._spool_wake.is_set():
-                    self._spool_wake.set()
+            if self._spool is not None:
+                self._overflow_append(item)
             else:
                 self._drop(getattr(event, "name", "?"))
         except Exception:  # noqa: BLE001 - analytics must never break a caller
             logger.exception("analytics: capture failed")
+
+    def _overflow_append(self, item: tuple) -> None:
+        """Hand an event the queue cannot hold to the spool thread (memory only: the caller never waits)."""
+        if len(self._overflow) < OVERFLOW_LIMIT:
+            self._overflow.append(item)
+            if not self._spool_wake.is_set():
+                self._spool_wake.set()
+        else:
+            self._drop(getattr(item[0], "name", "?"))
 
     def _drop(self, name: str, count: int = 1) -> None:
         with self._idle:
@@ -559,7 +571,7 @@ class PostHogClient:
                     self._nothing_to_replay()
                     return
                 self._replaying = segment
-            lines = segment.next_batch(self.batch_size)
+            lines = segment.next_batch(max(self.batch_size, REPLAY_BATCH_SIZE))
             if not lines:
                 segment.delete()
                 self._replaying = None

@@ -92,10 +92,11 @@ class Segment:
         self._pos = 0
         self._next = 0
 
-    def next_batch(self, size: int) -> list[bytes]:
-        """Up to `size` events after the acknowledged ones (the same batch again until `ack()`)."""
-        data, pos, lines = self._data, self._pos, []
-        while len(lines) < size and pos < len(data):
+    def next_batch(self, size: int, max_bytes: int = 1024 * 1024) -> list[bytes]:
+        """Up to `size` events (and about `max_bytes`) after the acknowledged ones; the same batch
+        again until `ack()`."""
+        data, pos, lines, stop = self._data, self._pos, [], self._pos + max_bytes
+        while len(lines) < size and pos < len(data) and (pos < stop or not lines):
             end = data.index(b"\n", pos)
             if end > pos:
                 lines.append(data[pos:end])
