@@ -69,6 +69,7 @@ export PROMETHEUS_MULTIPROC_DIR="$WORK/prometheus"   # gunicorn.conf.py empties 
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 export POSTHOG_API_KEY=phc_benchmark
 export POSTHOG_SHUTDOWN_TIMEOUT=${POSTHOG_SHUTDOWN_TIMEOUT:-2}
+export POSTHOG_SPOOL_DIR="$WORK/spool"
 "$BIN/flask" --app app db upgrade >"$WORK/db-upgrade.log" 2>&1 || { cat "$WORK/db-upgrade.log" >&2; exit 1; }
 
 CONFIGS=(a b c)
@@ -85,7 +86,8 @@ run_one() {
   esac
   local before
   before=$(sink GET /_stats)
-  ANALYTICS_DISABLED=$disabled POSTHOG_HOST=$host BIND="127.0.0.1:$port" \
+  # The spool is on, as in production, in a directory of this run's own (nothing crosses runs).
+  ANALYTICS_DISABLED=$disabled POSTHOG_HOST=$host BIND="127.0.0.1:$port" POSTHOG_SPOOL_DIR="$WORK/spool-$config-$round" \
     "$BIN/gunicorn" -c gunicorn.conf.py "${app_args[@]}" \
     >/dev/null 2>"$WORK/gunicorn-$config-$round.log" &
   GUNICORN_PID=$!

@@ -665,6 +665,7 @@ class PostHogClient:
                 self._spool_drop(dropped, "spool full, oldest segment deleted")
         if wrote:
             self._replay_pending = True
+            self._wake.set()  # the worker may be waiting for its next flush tick: replay is due now
             self._report_spool_size()
 
     def _spool_chunk(self, steal: bool, limit: int = 1024) -> list[bytes]:
