@@ -53,6 +53,9 @@ CLOSE_MARGIN = 0.05
 # While the sink is failing, how often the spool thread moves queued events to the disk, and how
 # long the worker waits before it tries the spool against the sink again (doubling up to the cap).
 SPOOL_POLL = 0.1
+# How long the spool thread gathers events before a write (one fsync each): the longest an event
+# that found the queue full stays in memory only.
+SPOOL_COALESCE = 0.05
 REPLAY_BACKOFF = 1.0
 # Replayed events are already serialised, so they go in bigger requests than live batches: the
 # per-request cost (about 0.5 ms of CPU through httpx) is what bounds the replay rate.
@@ -631,6 +634,10 @@ class PostHogClient:
         """Write what the queue could not hold or the worker could not send; fsync per write."""
         while True:
             self._spool_wake.wait(SPOOL_POLL if self._sink_down else 1.0)
+            if not self._spool_stop and len(self._overflow) < 1024:
+                # Woken by the first overflowing event: let a few more arrive, so that a trickle
+                # costs one write and one fsync per interval rather than per event.
+                time.sleep(SPOOL_COALESCE)
             self._spool_wake.clear()
             stopping = self._spool_stop
             # While PostHog fails, queued events go to the disk too: a crash then loses at most

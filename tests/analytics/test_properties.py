@@ -20,6 +20,9 @@ from multica.emails import canonical_email
 from multica.metrics import labels
 from multica.metrics.labels import NORMALIZERS
 
+# No deadline: the suite shares a small machine, and a slow example is not a wrong one.
+relaxed = settings(deadline=None)
+
 anything = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(), st.binary(),
     st.lists(st.text(), max_size=3), st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
@@ -33,6 +36,7 @@ addresses = st.builds(lambda local, host, tld: f"{local}@{host}.{tld}", atom, at
 # ---- email canonicalisation -----------------------------------------------------------------------
 
 
+@relaxed
 @given(anything)
 def test_canonical_email_never_raises_and_returns_a_lowercase_single_address(value):
     result = canonical_email(value)
@@ -43,6 +47,7 @@ def test_canonical_email_never_raises_and_returns_a_lowercase_single_address(val
         assert local and domain
 
 
+@relaxed
 @given(unicode_text)
 def test_canonical_email_is_idempotent(text):
     result = canonical_email(text)
@@ -50,23 +55,27 @@ def test_canonical_email_is_idempotent(text):
         assert canonical_email(result) == result
 
 
+@relaxed
 @given(addresses, st.text(alphabet=" \t", max_size=3), st.text(alphabet=" \t", max_size=3))
 def test_canonical_email_ignores_case_and_surrounding_space(address, before, after):
     assert canonical_email(before + address + after) == address.lower()
     assert canonical_email(address.upper()) == address.lower()
 
 
+@relaxed
 @given(addresses, st.text(alphabet=string.ascii_letters + " ", max_size=20))
 def test_canonical_email_reads_a_display_name_form(address, name):
     assert canonical_email(f"{name} <{address}>") == address.lower()
 
 
+@relaxed
 @given(addresses, addresses)
 def test_canonical_email_refuses_two_addresses(first, second):
     assert canonical_email(f"{first} {second}") is None
     assert canonical_email(f"{first},{second}") is None
 
 
+@relaxed
 @given(anything)
 def test_normalize_email_is_a_trimmed_lowercase_string_and_idempotent(value):
     result = normalize_email(value)
@@ -78,6 +87,7 @@ def test_normalize_email_is_a_trimmed_lowercase_string_and_idempotent(value):
 # ---- signup-source cookie decoding ----------------------------------------------------------------
 
 
+@relaxed
 @given(st.one_of(st.none(), unicode_text))
 def test_signup_source_decoding_never_raises_and_is_bounded(raw):
     decoded = signup_source_from_cookie(raw)
@@ -85,12 +95,14 @@ def test_signup_source_decoding_never_raises_and_is_bounded(raw):
     assert len(decoded.encode("utf-8")) <= MAX_SIGNUP_SOURCE_BYTES
 
 
+@relaxed
 @given(unicode_text.filter(lambda s: len(s.encode("utf-8")) <= MAX_SIGNUP_SOURCE_BYTES))
 def test_signup_source_round_trips_through_both_query_encodings(value):
     assert signup_source_from_cookie(quote_plus(value)) == value
     assert signup_source_from_cookie(quote(value, safe="")) == value
 
 
+@relaxed
 @given(unicode_text, st.integers(min_value=1, max_value=64))
 def test_signup_source_over_the_limit_is_empty(value, extra):
     padded = value + "x" * (MAX_SIGNUP_SOURCE_BYTES + extra - len(value.encode("utf-8")))
@@ -98,6 +110,7 @@ def test_signup_source_over_the_limit_is_empty(value, extra):
     assert signup_source_from_cookie(quote_plus(padded)) == ""
 
 
+@relaxed
 @given(unicode_text, st.text(alphabet="GHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz%", max_size=2), unicode_text)
 def test_signup_source_with_a_malformed_escape_is_empty(before, bad, after):
     raw = quote_plus(before) + "%" + bad + quote_plus(after)
@@ -130,6 +143,7 @@ def test_every_normaliser_has_an_allow_list():
 
 
 @pytest.mark.parametrize("name", sorted(NORMALIZERS))
+@relaxed
 @given(value=st.one_of(anything, st.sampled_from(sorted(set().union(*ALLOWED.values())))))
 def test_a_label_only_takes_allowed_values_and_is_stable(name, value):
     normalise = NORMALIZERS[name]
@@ -139,6 +153,7 @@ def test_a_label_only_takes_allowed_values_and_is_stable(name, value):
 
 
 @pytest.mark.parametrize("name", ENUM_NORMALIZERS)
+@relaxed
 @given(data=st.data())
 def test_allowed_values_survive_case_and_whitespace(name, data):
     value = data.draw(st.sampled_from(sorted(ALLOWED[name])))
@@ -150,6 +165,7 @@ known_hosts = st.sampled_from(sorted(labels._SIGNUP_HOSTS))
 plain_sources = unicode_text.filter(lambda s: s.strip() and not s.strip().startswith("{"))
 
 
+@relaxed
 @given(known_hosts, st.sampled_from(["", "https://", "http://", "//"]), st.booleans(), st.sampled_from(["", "/", "/path?q=1", "#x"]))
 def test_signup_source_reads_a_known_host_in_any_url_form(host, scheme, www, suffix):
     expected = labels._SIGNUP_SOURCES[labels._SIGNUP_HOSTS[host]]
@@ -157,6 +173,7 @@ def test_signup_source_reads_a_known_host_in_any_url_form(host, scheme, www, suf
     assert labels.normalize_signup_source(f"{scheme}{prefix}{host.upper()}{suffix}") == expected
 
 
+@relaxed
 @given(plain_sources, st.sampled_from(labels._SIGNUP_SOURCE_KEYS))
 def test_signup_source_from_a_json_cookie_matches_the_bare_value(value, key):
     assert labels.normalize_signup_source(json.dumps({key: value})) == labels.normalize_signup_source(value)
