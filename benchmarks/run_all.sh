@@ -43,6 +43,9 @@ echo "== capture cost (pytest-benchmark)"
 echo "== delivery: 200 000-event burst"
 "$PY" benchmarks/delivery.py --rounds "${DELIVERY_ROUNDS:-2}" || status=1
 
+echo "== client CPU per event at an endpoint's pace (informational)"
+"$PY" benchmarks/cpu_per_event.py || status=1
+
 echo "== spool: 200 000-event outage, fill and replay"
 "$PY" benchmarks/spool_replay.py || status=1
 
