@@ -260,3 +260,33 @@ def test_spool_gauge_and_outcomes_are_exported(spooling_app, sink, tmp_path):
     assert sink.wait_for(lambda s: len(s.events("$pageview")) >= 40, timeout=15)
     assert wait(lambda: pipeline.replayed >= pipeline.spooled)
     assert sink.duplicates() == []
+
+
+def test_a_forked_child_spools_to_a_segment_of_its_own(sink, tmp_path):
+    sink.respond(503)
+    spool_dir = tmp_path / "spool"
+    client = live(sink, spool_dir)
+    for i in range(200):
+        client.capture(Event("signup", f"parent-{i}"))
+    assert wait(lambda: client.spooled >= 200 - 64 - 16)
+    pid = os.fork()
+    if pid == 0:  # child: the parent's active segment and its lock are not the child's
+        code = 1
+        try:
+            for i in range(200):
+                client.capture(Event("signup", f"child-{i}"))
+            client.close()
+            code = 0 if client.spooled >= 200 - 16 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len({p.name.split("-")[1] for p in segments(spool_dir)}) == 2  # one writer pid each
+    sink.healthy()
+    assert sink.wait_for(lambda s: s.event_count >= 400 - 16, timeout=20), sink.event_count
+    assert wait(lambda: segments(spool_dir) == [])
+    client.close()
+    ids = [e["distinct_id"] for e in sink.events()]
+    assert sink.duplicates() == [] and len(set(ids)) == len(ids)
+    assert {f"parent-{i}" for i in range(200)} <= set(ids)
+    assert len([i for i in ids if i.startswith("child-")]) >= 200 - 16
