@@ -611,6 +611,7 @@ class PostHogClient:
             self._replay_at = time.monotonic() + REPLAY_BACKOFF_CAP / 6
         else:
             self._replay_pending = False
+            spool.sweep()
         self._report_spool_size(fresh=True)
 
     def _stop_replaying(self, *, backoff: bool, at_least: float = 0.0) -> None:

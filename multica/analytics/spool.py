@@ -298,6 +298,24 @@ class Spool:
         with self._lock:
             self._seal_locked()
 
+    def sweep(self, *, tmp_age: float = 3600.0) -> None:
+        """Delete leftovers of killed processes: progress files whose segment is gone, and
+        half-created segments (`.tmp`) older than `tmp_age` seconds."""
+        try:
+            entries = list(os.scandir(self.directory))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return
+        names = {e.name for e in entries}
+        now = time.time()
+        for entry in entries:
+            try:
+                if entry.name.endswith(ACK_SUFFIX) and entry.name[: -len(ACK_SUFFIX)] + SEGMENT_SUFFIX not in names:
+                    os.unlink(entry.path)
+                elif entry.name.endswith(".tmp") and now - entry.stat().st_mtime > tmp_age:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
     # -- replaying (the client's worker) -------------------------------------------------------
 
     def claim(self) -> Segment | None:

@@ -79,3 +79,23 @@ def test_a_batch_larger_than_the_bound_is_refused_and_leaves_nothing(tmp_path):
     with pytest.raises(SpoolFull):
         spool.append([b"x" * 5000])
     assert spool.size(fresh=True) == 0
+
+
+def test_sweep_removes_what_killed_processes_left(tmp_path):
+    import os
+    import time
+
+    spool = Spool(tmp_path, 1024 * 1024)
+    spool.append(records(0, 1))
+    spool.close()
+    (kept,) = spool.segments()
+    kept.with_suffix(".ack").write_text("0\n")
+    (tmp_path / "00000000000000000001-1-000001.ack").write_text("12\n")  # its segment was deleted
+    stale = tmp_path / "00000000000000000002-1-000001.tmp"
+    stale.write_bytes(b"")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    fresh = tmp_path / "00000000000000000003-1-000001.tmp"  # maybe being created right now
+    fresh.write_bytes(b"")
+    spool.sweep()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([kept.name, kept.with_suffix(".ack").name, fresh.name])
