@@ -2,7 +2,8 @@
 
 Every hook the app needs under gunicorn lives here:
 - Prometheus multiprocess mode, so `/metrics` on any worker reports the sum of all workers;
-- draining each worker's analytics client when the worker exits.
+- starting each worker's analytics threads (so a spool is replayed at start-up) and draining its
+  analytics client when the worker exits.
 """
 
 import os
@@ -28,6 +29,15 @@ _multiproc_dir = os.environ.setdefault(
 # the master reads this file, before `preload_app` imports the app and its metrics touch the files.
 shutil.rmtree(_multiproc_dir, ignore_errors=True)
 os.makedirs(_multiproc_dir, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Start this worker's analytics threads, so a spool left by an earlier process is replayed
+    without waiting for the first request (after the fork: no thread crosses it)."""
+    client = getattr(worker.wsgi, "extensions", {}).get("analytics")
+    start = getattr(client, "start", None)
+    if start is not None:
+        start()
 
 
 def worker_exit(server, worker):

@@ -11,7 +11,7 @@
 #
 # Usage: benchmarks/http_load.sh        (from anywhere; needs wrk: apt-get install -y wrk)
 # Knobs (env): ROUNDS=3 DURATION=10 WARMUP=2 THREADS=2 CONNECTIONS=16 WEB_CONCURRENCY=2
-#              GUNICORN_THREADS=4 COMPARE_POSTHOG=1 QUIET_IDLE=0.75 QUIET_MAX=5 KEEP_WORKDIR=0
+#              GUNICORN_THREADS=4 COMPARE_POSTHOG=1 QUIET_IDLE=0.75 QUIET_MAX=5 KEEP_WORKDIR=0 SPOOL=1
 # Everything listens on 127.0.0.1 only; each wrk run is bounded by DURATION seconds.
 set -euo pipefail
 
@@ -69,6 +69,7 @@ export PROMETHEUS_MULTIPROC_DIR="$WORK/prometheus"   # gunicorn.conf.py empties 
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 export POSTHOG_API_KEY=phc_benchmark
 export POSTHOG_SHUTDOWN_TIMEOUT=${POSTHOG_SHUTDOWN_TIMEOUT:-2}
+export POSTHOG_SPOOL_DIR="$WORK/spool"
 "$BIN/flask" --app app db upgrade >"$WORK/db-upgrade.log" 2>&1 || { cat "$WORK/db-upgrade.log" >&2; exit 1; }
 
 CONFIGS=(a b c)
@@ -85,7 +86,11 @@ run_one() {
   esac
   local before
   before=$(sink GET /_stats)
-  ANALYTICS_DISABLED=$disabled POSTHOG_HOST=$host BIND="127.0.0.1:$port" \
+  # The spool is on, as in production, in a directory of this run's own (nothing crosses runs);
+  # SPOOL=0 turns it off to compare.
+  local spool_dir="$WORK/spool-$config-$round"
+  [[ "${SPOOL:-1}" == "0" ]] && spool_dir=""
+  ANALYTICS_DISABLED=$disabled POSTHOG_HOST=$host BIND="127.0.0.1:$port" POSTHOG_SPOOL_DIR="$spool_dir" \
     "$BIN/gunicorn" -c gunicorn.conf.py "${app_args[@]}" \
     >/dev/null 2>"$WORK/gunicorn-$config-$round.log" &
   GUNICORN_PID=$!

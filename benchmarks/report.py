@@ -43,6 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows.append(("capture cost", "no result", "", None))
 
+    cs = load("capture_spool", args.since)
+    if cs:
+        ns = cs["median_ns"]
+        rows.append(("capture(): with spool / without",
+                     f"{cs['spool_over_ours']:.3f}  ({ns['spool']:,.0f} ns vs {ns['ours']:,.0f} ns)",
+                     "<= 1.10", cs["met"]["spool"]))
+        rows.append(("capture(): spool, queue full / without",
+                     f"{cs['spool_full_over_ours']:.3f}  ({ns['spool_full']:,.0f} ns vs {ns['ours']:,.0f} ns)",
+                     "<= 1.10", cs["met"]["spool_full"]))
+    else:
+        rows.append(("capture with spool", "no result", "", None))
+
     dl = load("delivery", args.since)
     if dl:
         versions = versions or dl["versions"]
@@ -51,6 +63,15 @@ def main(argv: list[str] | None = None) -> int:
                      ">= 5x, 0 dropped", dl["met"]))
     else:
         rows.append(("delivery", "no result", "", None))
+
+    sr = load("spool_replay", args.since)
+    if sr:
+        rows.append(("spool: replay after an outage",
+                     f"{sr['replay_events_per_s']:,.0f} events/s ({sr['spooled']:,} in {sr['replay_s']:.1f} s, "
+                     f"{sr['replay_cpu_us_per_event']:.1f} µs CPU/event); filled at {sr['fill_events_per_s']:,.0f} events/s",
+                     ">= 10k ev/s, exact", sr["met"]))
+    else:
+        rows.append(("spool replay", "no result", "", None))
 
     http = load("http_load", args.since)
     if http:
@@ -76,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         versions = versions or cb["versions"]
         theirs = "did not return within %.0f s" % cb["config"]["bound"] if not cb["posthog_returned"] else f"{cb['posthog_shutdown_s']:.1f} s"
         rows.append(("close(): 1000 queued, sink blackholed",
-                     f"ours {cb['ours_close_s']:.2f} s; posthog-python shutdown() {theirs}",
+                     f"ours {cb['ours_close_s']:.2f} s, with a spool {cb.get('ours_spool_close_s') or 0:.2f} s "
+                     f"({cb.get('ours_spool_spooled', 0)} spooled); posthog-python shutdown() {theirs}",
                      f"<= {cb['config']['shutdown_timeout']:.0f} s", cb["met"]))
     else:
         rows.append(("close budget", "no result", "", None))

@@ -6,7 +6,8 @@
 # 1. close_budget.py starts first, in the background: it is almost entirely idle (both clients
 #    sit in requests the blackholed sink never answers), so it overlaps the CPU-bound benchmarks
 #    instead of adding its 90 s bound to the wall time.
-# 2. test_capture_cost.py (pytest-benchmark), 3. delivery.py, 4. http_load.sh, then report.py.
+# 2. test_capture_cost.py (pytest-benchmark, with and without a spool), 3. delivery.py,
+# 4. spool_replay.py, 5. http_load.sh, then report.py.
 # Exit status: 0 when every target is met, 1 otherwise. Results: .benchmarks/results/*.json.
 # Knobs: DELIVERY_ROUNDS=2 CLOSE_BOUND=90, and http_load.sh's (ROUNDS, DURATION, COMPARE_POSTHOG ...).
 set -uo pipefail
@@ -41,6 +42,12 @@ echo "== capture cost (pytest-benchmark)"
 
 echo "== delivery: 200 000-event burst"
 "$PY" benchmarks/delivery.py --rounds "${DELIVERY_ROUNDS:-2}" || status=1
+
+echo "== client CPU per event at an endpoint's pace (informational)"
+"$PY" benchmarks/cpu_per_event.py || status=1
+
+echo "== spool: 200 000-event outage, fill and replay"
+"$PY" benchmarks/spool_replay.py || status=1
 
 echo "== HTTP load (gunicorn + wrk)"
 benchmarks/http_load.sh || status=1

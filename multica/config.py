@@ -81,6 +81,14 @@ def database_url() -> str:
     return url
 
 
+def spool_dir(production: bool) -> str:
+    """`POSTHOG_SPOOL_DIR`, defaulting to `instance/spool` in production (an empty value disables it)."""
+    raw = os.environ.get("POSTHOG_SPOOL_DIR")
+    if raw is None:
+        return str(PROJECT_ROOT / "instance" / "spool") if production else ""
+    return raw.strip()
+
+
 def is_production() -> bool:
     """`APP_ENV` (trimmed, any case) is `production` or `prod`."""
     return env_str("APP_ENV").strip().lower() in {"production", "prod"}
@@ -113,6 +121,9 @@ def from_env() -> dict:
         "POSTHOG_FLUSH_INTERVAL": env_float("POSTHOG_FLUSH_INTERVAL", 10.0),
         "POSTHOG_TIMEOUT": env_float("POSTHOG_TIMEOUT", 5.0),
         "POSTHOG_SHUTDOWN_TIMEOUT": env_float("POSTHOG_SHUTDOWN_TIMEOUT", 5.0),
+        # The delivery spool (D17): on by default in production only; set empty to turn it off.
+        "POSTHOG_SPOOL_DIR": spool_dir(production),
+        "POSTHOG_SPOOL_MAX_MB": env_int("POSTHOG_SPOOL_MAX_MB", 256),
         "ANALYTICS_FORWARD_IP": env_bool("ANALYTICS_FORWARD_IP"),
         # Production ships violations (and counts them); elsewhere they raise.
         "ANALYTICS_STRICT": not production and env_str("APP_ENV").strip().lower() not in {"staging", "stage"},

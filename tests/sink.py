@@ -165,6 +165,20 @@ class PostHogSink:
         items = [item for r in requests if (r.accepted or not accepted_only) for item in r.batch]
         return [item for item in items if name is None or item.get("event") == name]
 
+    def delivered_uuids(self) -> list[str]:
+        """The ledger: the uuid of every event in every accepted request (a repeat means a duplicate)."""
+        return [item.get("uuid") for item in self.events()]
+
+    def duplicates(self) -> list[str]:
+        """Uuids that were accepted more than once."""
+        seen: set[str] = set()
+        repeated: list[str] = []
+        for uuid in self.delivered_uuids():
+            if uuid in seen:
+                repeated.append(uuid)
+            seen.add(uuid)
+        return repeated
+
     def wait_for(self, predicate: Callable[["PostHogSink"], bool], timeout: float = 5.0) -> bool:
         """Block until `predicate(self)` holds or `timeout` passes; returns whether it held."""
         deadline = time.monotonic() + timeout

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask
 from multica.analytics.client import NoopClient, PostHogClient
 from multica.analytics.environment import analytics_disabled, browser_analytics, environment_from_env
 from multica.analytics.schema import validate_event
+from multica.analytics.spool import Spool
 from multica.config import DEFAULT_POSTHOG_HOST
 
 logger = logging.getLogger("multica.analytics")
@@ -41,9 +42,19 @@ def new_from_config(config, observer=None):
         observer=observer,
         # Strict environments validate in record_event (and raise); elsewhere the worker checks.
         validator=None if config.get("ANALYTICS_STRICT") else validate_event,
+        spool=_spool_from_config(config),
     )
     logger.info("analytics: posthog client enabled", extra={"host": client.host})
     return client
+
+
+def _spool_from_config(config) -> Spool | None:
+    """The D17 spool when `POSTHOG_SPOOL_DIR` is set; the directory is created on first use."""
+    directory = (config.get("POSTHOG_SPOOL_DIR") or "").strip()
+    if not directory:
+        return None
+    max_mb = int(config.get("POSTHOG_SPOOL_MAX_MB") or 0) or 256
+    return Spool(directory, max_mb * 1024 * 1024)
 
 
 def init_app(app: Flask) -> None:
@@ -59,6 +70,11 @@ def init_app(app: Flask) -> None:
     if client.enabled:
         # Drains on Ctrl-C / normal exit; gunicorn.conf.py also closes it on worker exit.
         atexit.register(client.close)
+        # The threads start with the first request (after any fork), so a spool left by an
+        # earlier process is replayed even before anything new is captured.
+        start = getattr(client, "start", None)
+        if start is not None:
+            app.before_request(start)
     app.context_processor(lambda: {"analytics_config": tracker_config})
 
 

@@ -1,8 +1,14 @@
-"""PostHog batch shipper: a bounded queue, one lazy worker thread, retries (SPEC §2.5–§2.7, D5).
+"""PostHog batch shipper: a bounded queue, one lazy worker thread, retries, a spool (SPEC §2.5–§2.7, D5, D17).
 
 The caller's thread does the least it can: it takes the capture time, draws the random half of a
 UUIDv7 and calls `put_nowait`. Serialisation, stamping, validation and I/O happen on the worker,
 so `capture()` never blocks on the network and never raises.
+
+With a spool (`multica.analytics.spool`), nothing the queue cannot hold is lost: an event that
+finds the queue full goes into an in-memory overflow list (still no I/O for the caller), a second
+background thread writes that list, batches whose retries ran out and what `close()` could not
+send to the spool's segment files, and the worker replays the spool — between live batches —
+as soon as PostHog answers again.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import random
 import threading
 import time
 import weakref
+from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
@@ -23,6 +30,7 @@ import orjson
 
 from multica.analytics.environment import non_agent_user_id
 from multica.analytics.event import Event
+from multica.analytics.spool import Segment, Spool
 from multica.config import DEFAULT_POSTHOG_HOST
 
 logger = logging.getLogger("multica.analytics")
@@ -35,6 +43,24 @@ DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 5
 MAX_EVENT_BYTES = 900 * 1024
 SCHEMA_VERSION = 2
+# Events waiting in memory for the spool thread. The thread writes tens of thousands a second, so
+# this only fills when the disk is far slower than the callers; past it events are dropped.
+OVERFLOW_LIMIT = 262_144
+# Of the shutdown budget, what the spool thread keeps for writing what the worker could not send.
+SPOOL_RESERVE = 0.5
+# Of the shutdown budget, what close() keeps for joining threads and logging after the worker stops.
+CLOSE_MARGIN = 0.05
+# While the sink is failing, how often the spool thread moves queued events to the disk, and how
+# long the worker waits before it tries the spool against the sink again (doubling up to the cap).
+SPOOL_POLL = 0.1
+# How long the spool thread gathers events before a write (one fsync each): the longest an event
+# that found the queue full stays in memory only.
+SPOOL_COALESCE = 0.05
+REPLAY_BACKOFF = 1.0
+# Replayed events are already serialised, so they go in bigger requests than live batches: the
+# per-request cost (about 0.5 ms of CPU through httpx) is what bounds the replay rate.
+REPLAY_BATCH_SIZE = 500
+REPLAY_BACKOFF_CAP = 30.0
 
 _HEADERS = {"Content-Type": "application/json", "User-Agent": "multica-analytics/1"}
 _STOP = object()
@@ -49,13 +75,17 @@ class Observer(Protocol):
     def outcome(self, outcome: str, count: int) -> None: ...
     def queue_depth(self, depth: int) -> None: ...
     def schema_violation(self, event_name: str) -> None: ...
+    def spool_bytes(self, size: int) -> None: ...
 
 
 class NoopClient:
     """The client used when analytics is disabled or no key is set: accepts anything, ships nothing."""
 
     enabled = False
-    sent = dropped = failed = retried = 0
+    sent = dropped = failed = retried = spooled = replayed = spool_dropped = 0
+
+    def start(self) -> None:
+        """Nothing to start."""
 
     def capture(self, event: Any) -> None:
         """Discard the event."""
@@ -143,6 +173,7 @@ class PostHogClient:
         transport: httpx.BaseTransport | None = None,
         observer: Observer | None = None,
         validator: Callable[[Event], list[str]] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.api_key = api_key
         self.host = (host or DEFAULT_POSTHOG_HOST).rstrip("/")
@@ -160,8 +191,11 @@ class PostHogClient:
         self._transport = transport
         self._observer = observer
         self._validator = validator
+        self._spool = spool
         self._key_json = json.dumps(api_key).encode()
         self.sent = self.dropped = self.failed = self.retried = 0
+        self.spooled = self.replayed = self.spool_dropped = 0
+        self._counts = threading.Lock()
         self._closed = False
         self._reset_process_state()
         _fork_registry().add(self)
@@ -181,11 +215,29 @@ class PostHogClient:
         self._thread: threading.Thread | None = None
         self._http: httpx.BaseTransport | None = None
         self._deadline: float | None = None
+        # The spool's side (D17): events for the spool thread, and the worker's replay state.
+        self._overflow: deque = deque()  # raw queue items that found the queue full
+        self._handoff: deque = deque()  # serialised batches the worker could not deliver
+        self._spool_wake = threading.Event()
+        self._spool_thread: threading.Thread | None = None
+        self._spool_stop = False
+        self._spool_writable = True
+        self._sink_down = False
+        self._replaying: Segment | None = None
+        self._replay_pending = self._spool is not None  # a spool left by an earlier process
+        self._replay_at = 0.0
+        self._replay_backoff = REPLAY_BACKOFF
 
     def _after_fork_in_child(self) -> None:
         # The parent's worker does not exist here and the parent ships what it queued; the
         # counters describe this process's pipeline, so they start again too.
         self.sent = self.dropped = self.failed = self.retried = 0
+        self.spooled = self.replayed = self.spool_dropped = 0
+        self._counts = threading.Lock()
+        if self._replaying is not None:
+            self._replaying.release()  # our copy of the parent's descriptors; the parent keeps its lock
+        if self._spool is not None:
+            self._spool.after_fork()
         self._reset_process_state()
 
     def _ensure_worker(self) -> None:
@@ -193,6 +245,18 @@ class PostHogClient:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="posthog-worker", daemon=True)
                 self._thread.start()
+                if self._spool is not None:
+                    self._spool_thread = threading.Thread(target=self._spool_run, name="posthog-spool", daemon=True)
+                    self._spool_thread.start()
+
+    def start(self) -> None:
+        """Start the background threads now rather than at the first event.
+
+        Called at a process's first request, so that a spool left by an earlier process is
+        replayed without waiting for traffic (and never in a gunicorn master before it forks).
+        """
+        if self._thread is None:
+            self._ensure_worker()
 
     # -- caller side ---------------------------------------------------------------------------
 
@@ -204,13 +268,29 @@ class PostHogClient:
             if self._thread is None:
                 self._ensure_worker()
             q = self._queue
-            q.put_nowait((event, _time_ns(), _getrandbits(74)))
+            item = (event, _time_ns(), _getrandbits(74))
+            if self._spool is not None and len(q.queue) >= self.queue_size:
+                self._overflow_append(item)  # known full: skip raising and catching queue.Full
+                return
+            q.put_nowait(item)
             if len(q.queue) >= self._wake_at and not self._wake.is_set():
                 self._wake.set()
         except queue.Full:
-            self._drop(getattr(event, "name", "?"))
+            if self._spool is not None:
+                self._overflow_append(item)
+            else:
+                self._drop(getattr(event, "name", "?"))
         except Exception:  # noqa: BLE001 - analytics must never break a caller
             logger.exception("analytics: capture failed")
+
+    def _overflow_append(self, item: tuple) -> None:
+        """Hand an event the queue cannot hold to the spool thread (memory only: the caller never waits)."""
+        if len(self._overflow) < OVERFLOW_LIMIT:
+            self._overflow.append(item)
+            if not self._spool_wake.is_set():
+                self._spool_wake.set()
+        else:
+            self._drop(getattr(item[0], "name", "?"))
 
     def _drop(self, name: str, count: int = 1) -> None:
         with self._idle:
@@ -222,6 +302,12 @@ class PostHogClient:
         self._report("dropped", count)
 
     # -- worker side ---------------------------------------------------------------------------
+
+    def _tally(self, outcome: str, count: int) -> None:
+        """Add `count` to a counter that more than one background thread updates, and report it."""
+        with self._counts:
+            setattr(self, outcome, getattr(self, outcome) + count)
+        self._report(outcome, count)
 
     def _report(self, outcome: str, count: int) -> None:
         if self._observer is not None and count:
@@ -260,8 +346,7 @@ class PostHogClient:
             data = orjson.dumps(body)
         except Exception as exc:  # noqa: BLE001 - a bad event must not stop the worker
             logger.error("analytics: could not serialise event", extra={"event": getattr(event, "name", "?"), "error": repr(exc)})
-            self.failed += 1
-            self._report("failed", 1)
+            self._tally("failed", 1)
             return None
         if len(data) > MAX_EVENT_BYTES:
             self._drop(event.name)
@@ -275,6 +360,8 @@ class PostHogClient:
         while True:
             if len(q.queue) < self._wake_at:
                 wait = next_flush - time.monotonic()
+                if self._replay_pending and self._deadline is None:
+                    wait = min(wait, self._replay_at - time.monotonic())
                 if wait > 0:
                     self._wake.wait(wait)
                 self._wake.clear()
@@ -298,6 +385,8 @@ class PostHogClient:
                 self._ship(pending)
                 next_flush = time.monotonic() + self.flush_interval
                 self._report_depth()
+            if self._replay_pending and self._deadline is None and time.monotonic() >= self._replay_at:
+                self._replay_step()
 
     def _accept(self, pending: list[bytes], item: tuple) -> None:
         """Serialise `item` into the pending batch; ship the batch once it is full."""
@@ -330,7 +419,7 @@ class PostHogClient:
         if not items:
             return
         try:
-            self._send_with_retries(items)
+            self._send_with_retries(items, spool_on_failure=True)
         finally:
             self._inflight -= len(items)
             items.clear()
@@ -358,48 +447,71 @@ class PostHogClient:
     def _remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
-    def _send_with_retries(self, items: list[bytes]) -> None:
+    def _body(self, batch_json: bytes) -> bytes:
+        return (
+            b'{"api_key":' + self._key_json
+            + b',"sent_at":"' + _format_ns(_time_ns()).encode()
+            + b'","batch":' + batch_json + b"}"
+        )
+
+    def _attempt(self, batch_json: bytes, timeout: float) -> tuple[str, int | None, str, float]:
+        """POST once: (`ok` | `rejected` | `retry`, status, error, Retry-After seconds)."""
+        try:
+            response = self._post(self._body(batch_json), timeout)
+        except Exception as exc:  # noqa: BLE001 - transport errors of every kind are retryable
+            self._mark_sink(False)
+            return "retry", None, repr(exc), 0.0
+        status = response.status_code
+        if status < 400:
+            self._mark_sink(True)
+            return "ok", status, "", 0.0
+        if status not in (408, 429) and status < 500:
+            return "rejected", status, f"HTTP {status}", 0.0
+        self._mark_sink(False)
+        return "retry", status, f"HTTP {status}", _retry_after_seconds(response.headers.get("Retry-After"))
+
+    def _mark_sink(self, answering: bool) -> None:
+        """Remember whether PostHog answers: a failure sends queued events to the spool sooner, a
+        success after one starts the replay."""
+        if answering:
+            if self._sink_down:
+                self._sink_down = False
+                self._replay_at = 0.0
+                self._replay_backoff = REPLAY_BACKOFF
+        elif not self._sink_down:
+            self._sink_down = True
+            if self._spool is not None:
+                self._spool_wake.set()
+
+    def _send_with_retries(self, items: list[bytes], spool_on_failure: bool = False) -> None:
         count = len(items)
         batch_json = b"[" + b",".join(items) + b"]"
+        spool_items = items if spool_on_failure else None
         attempt = 0
         while True:
             remaining = self._remaining()
-            if remaining is not None and remaining <= 0:
-                self._give_up(count, "shutdown deadline reached", None)
+            if remaining is not None and remaining <= 0.05:
+                self._give_up(count, "shutdown deadline reached", None, spool_items)
                 return
-            timeout = self.timeout if remaining is None else max(0.05, min(self.timeout, remaining))
-            body = (
-                b'{"api_key":' + self._key_json
-                + b',"sent_at":"' + _format_ns(_time_ns()).encode()
-                + b'","batch":' + batch_json + b"}"
-            )
-            retry_after = 0.0
-            try:
-                response = self._post(body, timeout)
-            except Exception as exc:  # noqa: BLE001 - transport errors of every kind are retryable
-                error, status = repr(exc), None
-            else:
-                status = response.status_code
-                if status < 400:
-                    self.sent += count
-                    self._report("sent", count)
-                    return
-                if status not in (408, 429) and status < 500:
-                    self.failed += count
-                    self._report("failed", count)
-                    logger.warning("analytics: posthog rejected batch", extra={"status": status, "events": count})
-                    return
-                error = f"HTTP {status}"
-                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            timeout = self.timeout if remaining is None else min(self.timeout, remaining)
+            result, status, error, retry_after = self._attempt(batch_json, timeout)
+            if result == "ok":
+                self.sent += count
+                self._report("sent", count)
+                return
+            if result == "rejected":
+                self._tally("failed", count)
+                logger.warning("analytics: posthog rejected batch", extra={"status": status, "events": count})
+                return
             attempt += 1
             if attempt > self.max_retries:
-                self._give_up(count, error, status)
+                self._give_up(count, error, status, spool_items)
                 return
             delay = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
             delay = max(retry_after, delay * (0.5 + random.random() / 2))
             remaining = self._remaining()
             if remaining is not None and delay >= remaining:
-                self._give_up(count, error, status)
+                self._give_up(count, error, status, spool_items)
                 return
             self.retried += count
             self._report("retried", count)
@@ -411,13 +523,18 @@ class PostHogClient:
             if rest > 0:
                 remaining = self._remaining()
                 if remaining is not None and rest >= remaining:
-                    self._give_up(count, error, status)
+                    self._give_up(count, error, status, spool_items)
                     return
                 time.sleep(rest)
 
-    def _give_up(self, count: int, error: str, status: int | None) -> None:
-        self.failed += count
-        self._report("failed", count)
+    def _give_up(self, count: int, error: str, status: int | None, items: list[bytes] | None = None) -> None:
+        """Settle a batch that could not be delivered: spool it when there is a spool, else count it failed."""
+        if items is not None and self._spool is not None and not self._spool_stop:
+            self._handoff.append(list(items))
+            self._spool_wake.set()
+            logger.info("analytics: spooling undelivered batch", extra={"error": error, "events": count})
+            return
+        self._tally("failed", count)
         if status is None:
             logger.warning("analytics: send batch failed", extra={"error": error, "events": count})
         else:
@@ -426,8 +543,163 @@ class PostHogClient:
     def _abandon_queue(self) -> None:
         abandoned = sum(1 for _ in self._take_all())
         if abandoned:
-            self.failed += abandoned
-            self._report("failed", abandoned)
+            self._tally("failed", abandoned)
+
+    # -- the spool: replay (worker) ------------------------------------------------------------
+
+    def _replay_step(self) -> None:
+        """Send the next batch of the spool once; delete a segment when all of it was acknowledged."""
+        spool = self._spool
+        segment = self._replaying
+        try:
+            if segment is None:
+                segment = spool.claim()
+                if segment is None:
+                    self._nothing_to_replay()
+                    return
+                self._replaying = segment
+            lines = segment.next_batch(max(self.batch_size, REPLAY_BATCH_SIZE))
+            if not lines:
+                segment.delete()
+                self._replaying = None
+                self._report_spool_size(fresh=True)
+                return
+        except OSError as exc:
+            logger.warning("analytics: could not read the spool", extra={"error": repr(exc)})
+            self._stop_replaying(backoff=True)
+            return
+        count = len(lines)
+        result, status, error, retry_after = self._attempt(b"[" + b",".join(lines) + b"]", self.timeout)
+        if result == "retry":
+            logger.debug("analytics: spool replay deferred", extra={"error": error, "events": count})
+            self._stop_replaying(backoff=True, at_least=retry_after)
+            return
+        try:
+            segment.ack()
+        except OSError as exc:  # the batch was delivered; a later replay may send it again
+            logger.warning("analytics: could not record spool progress", extra={"error": repr(exc)})
+        if result == "ok":
+            self._tally("replayed", count)
+        else:
+            self._tally("failed", count)
+            logger.warning("analytics: posthog rejected batch", extra={"status": status, "events": count})
+
+    def _nothing_to_replay(self) -> None:
+        """No sealed segment is free: seal this process's own, wait for others', or stop looking."""
+        spool = self._spool
+        if spool.seal():
+            return  # claimed on the next pass
+        if spool.segments():
+            # Held by other processes (written or being replayed): look again in a while, in case
+            # one of them dies and leaves its segment behind.
+            self._replay_at = time.monotonic() + REPLAY_BACKOFF_CAP / 6
+        else:
+            self._replay_pending = False
+            spool.sweep()
+        self._report_spool_size(fresh=True)
+
+    def _stop_replaying(self, *, backoff: bool, at_least: float = 0.0) -> None:
+        if self._replaying is not None:
+            self._replaying.release()
+            self._replaying = None
+        if backoff:
+            self._replay_at = time.monotonic() + max(at_least, self._replay_backoff)
+            self._replay_backoff = min(REPLAY_BACKOFF_CAP, self._replay_backoff * 2)
+
+    def _report_spool_size(self, fresh: bool = False) -> None:
+        if self._observer is not None and self._spool is not None:
+            try:
+                self._observer.spool_bytes(self._spool.size(fresh=fresh))
+            except Exception:  # noqa: BLE001 - an observer without the gauge, or a vanished directory
+                pass
+
+    # -- the spool: writing (spool thread) ------------------------------------------------------
+
+    def _spool_run(self) -> None:
+        """Write what the queue could not hold or the worker could not send; fsync per write."""
+        while True:
+            self._spool_wake.wait(SPOOL_POLL if self._sink_down else 1.0)
+            if not self._spool_stop and len(self._overflow) < 1024:
+                # Woken by the first overflowing event: let a few more arrive, so that a trickle
+                # costs one write and one fsync per interval rather than per event.
+                time.sleep(SPOOL_COALESCE)
+            self._spool_wake.clear()
+            stopping = self._spool_stop
+            # While PostHog fails, queued events go to the disk too: a crash then loses at most
+            # what arrived since the last pass and the batch the worker is trying to send.
+            steal = self._spool_writable and self._sink_down and not self._closing.is_set()
+            self._spool_pass(steal=stopping or steal)
+            if stopping:
+                try:
+                    self._spool.close()
+                except OSError:
+                    pass
+                return
+
+    def _spool_pass(self, *, steal: bool) -> None:
+        wrote = False
+        while True:
+            records = self._spool_chunk(steal)
+            if not records:
+                break
+            wrote = True
+            try:
+                dropped = self._spool.append(records)
+            except OSError as exc:
+                # Never take events off the queue for a disk that refuses them: the worker may
+                # still deliver those.
+                self._spool_writable = False
+                self._spool_drop(len(records), repr(exc))
+                continue
+            self._spool_writable = True
+            self._tally("spooled", len(records))
+            if dropped:
+                self._spool_drop(dropped, "spool full, oldest segment deleted")
+        if wrote:
+            self._replay_pending = True
+            self._wake.set()  # the worker may be waiting for its next flush tick: replay is due now
+            self._report_spool_size()
+
+    def _spool_chunk(self, steal: bool, limit: int = 1024) -> list[bytes]:
+        """Serialised events for one write: the worker's failures, the overflow and (`steal`) the queue.
+
+        At most `limit` events and about one segment's worth of bytes, so a write always fits.
+        """
+        records: list[bytes] = []
+        room = self._spool.segment_bytes
+        handoff, overflow = self._handoff, self._overflow
+        while handoff and len(records) < limit and room > 0:
+            batch = handoff.popleft()
+            records.extend(batch)
+            room -= sum(len(r) + 1 for r in batch)
+        while overflow and len(records) < limit and room > 0:
+            data = self._serialize(overflow.popleft())
+            if data is not None:
+                records.append(data)
+                room -= len(data) + 1
+        if steal:
+            q = self._queue
+            while len(records) < limit and room > 0:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    break
+                # A stolen flush or stop marker is harmless: flush() waits for an empty queue and
+                # the worker also watches the closing flag.
+                if item is not _STOP and item is not _FLUSH:
+                    data = self._serialize(item)
+                    if data is not None:
+                        records.append(data)
+                        room -= len(data) + 1
+        return records
+
+    def _spool_drop(self, count: int, error: str) -> None:
+        with self._counts:
+            before = self.spool_dropped
+            self.spool_dropped += count
+        if before // 1000 != self.spool_dropped // 1000 or before == 0:
+            logger.warning("analytics: spool cannot hold events, dropping them", extra={"error": error, "events": count, "total_dropped": before + count})
+        self._report("spool_dropped", count)
 
     def pending(self) -> int:
         """Events waiting in the queue (approximate, for health checks)."""
@@ -454,32 +726,51 @@ class PostHogClient:
         return True
 
     def close(self) -> None:
-        """Stop accepting events, drain the queue within `shutdown_timeout`, then stop the worker."""
+        """Stop accepting events, drain the queue within `shutdown_timeout`, then stop the worker.
+
+        The budget is split: the worker sends until `_deadline`, a little earlier than the end, so
+        that spooling what it could not send, joining the threads and logging fit in the rest.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         started = time.monotonic()
-        self._deadline = started + self.shutdown_timeout
+        budget_end = started + self.shutdown_timeout - min(CLOSE_MARGIN, self.shutdown_timeout / 10)
+        reserve = min(SPOOL_RESERVE, self.shutdown_timeout / 4) if self._spool is not None else 0.0
+        self._deadline = budget_end - reserve
         thread = self._thread
-        if thread is not None and self._pid == os.getpid():
+        spool_thread = self._spool_thread
+        here = self._pid == os.getpid()
+        if thread is not None and here:
             try:
-                self._queue.put(_STOP, timeout=max(0.0, self._deadline - time.monotonic()))
+                self._queue.put_nowait(_STOP)
             except queue.Full:
-                pass
+                pass  # the worker also watches the closing flag
             self._closing.set()
             self._wake.set()
             thread.join(max(0.0, self._deadline - time.monotonic()))
-            if thread.is_alive():
+            if thread.is_alive() and spool_thread is None:
                 # The worker is stuck in a request past the budget: settle what it never took, once
                 # (taking it off the queue so the worker cannot count it again).
                 self._abandon_queue()
+        if spool_thread is not None and here:
+            # Its last pass takes the queue too: whatever the (stuck) worker never took is spooled.
+            self._spool_stop = True
+            self._spool_wake.set()
+            spool_thread.join(max(0.0, budget_end - time.monotonic()))
+        if self._replaying is not None and (thread is None or not thread.is_alive()):
+            self._replaying.release()
+            self._replaying = None
         if self._http is not None and (thread is None or not thread.is_alive()):
             self._http.close()
         _fork_registry().discard(self)
         logger.info(
             "analytics: posthog client closed",
-            extra={"sent": self.sent, "dropped": self.dropped, "failed": self.failed},
+            extra={
+                "sent": self.sent, "dropped": self.dropped, "failed": self.failed,
+                "spooled": self.spooled, "replayed": self.replayed, "spool_dropped": self.spool_dropped,
+            },
         )
 
 

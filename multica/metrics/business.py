@@ -9,7 +9,7 @@ from multica.metrics.labels import NORMALIZERS
 from multica.metrics.tasks import AgentTaskMetrics
 
 RUNTIME_READY_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600)
-PIPELINE_OUTCOMES = ("sent", "dropped", "failed", "retried")
+PIPELINE_OUTCOMES = ("sent", "dropped", "failed", "retried", "spooled", "replayed", "spool_dropped")
 
 
 def _label_values(metric: Metric, properties: dict) -> list[str]:
@@ -62,6 +62,13 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self.analytics_spool = Gauge(
+            "multica_analytics_spool_bytes",
+            "Bytes of undelivered events in the analytics spool directory.",
+            registry=self.registry,
+            # Workers sharing one directory each report all of it.
+            multiprocess_mode="livemax",
+        )
         self.schema_violations = Counter(
             "multica_analytics_schema_violations",
             "Shipped events that broke their catalog entry (production only).",
@@ -89,12 +96,16 @@ class Metrics:
 
     # The analytics client's observer interface.
     def outcome(self, outcome: str, count: int) -> None:
-        """Count `count` events as sent/dropped/failed/retried."""
+        """Count `count` events under one of PIPELINE_OUTCOMES."""
         self.analytics_events.labels(outcome).inc(count)
 
     def queue_depth(self, depth: int) -> None:
         """Record the current analytics queue depth."""
         self.analytics_queue.set(depth)
+
+    def spool_bytes(self, size: int) -> None:
+        """Record the size of the analytics spool."""
+        self.analytics_spool.set(size)
 
     def schema_violation(self, event_name: str) -> None:
         """Count an event shipped despite breaking its schema."""
