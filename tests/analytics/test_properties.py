@@ -29,8 +29,12 @@ anything = st.one_of(
 )
 # Text without lone surrogates (which no HTTP cookie or JSON body can carry).
 unicode_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)))
-atom = st.text(alphabet=string.ascii_letters + string.digits + "._+-", min_size=1, max_size=20)
-addresses = st.builds(lambda local, host, tld: f"{local}@{host}.{tld}", atom, atom, st.sampled_from(["com", "io", "co.uk"]))
+# RFC 5322 dot-atoms: words joined by single dots (no leading, trailing or doubled dot).
+word = st.text(alphabet=string.ascii_letters + string.digits + "_+-", min_size=1, max_size=10)
+local_part = st.lists(word, min_size=1, max_size=3).map(".".join)
+host_label = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=10)
+host = st.lists(host_label, min_size=1, max_size=2).map(".".join)
+addresses = st.builds(lambda local, name, tld: f"{local}@{name}.{tld}", local_part, host, st.sampled_from(["com", "io", "co.uk"]))
 
 
 # ---- email canonicalisation -----------------------------------------------------------------------
