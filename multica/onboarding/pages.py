@@ -11,38 +11,30 @@ the live runtime list and the frontend-only events of §9.6.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import make_response, redirect, render_template, request, url_for
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from multica.agents.models import Agent
 from multica.agents.service import create_agent
 from multica.auth.identity import current_user, login_required_page
-from multica.db_utils import parse_uuid
 from multica.errors import ApiError
 from multica.extensions import db
 from multica.issues.service import create_issue
 from multica.onboarding import bp
+from multica.onboarding.flow import STEPS, Flow, missing_step, questionnaire_from_form, read_flow
 from multica.onboarding.service import (
-    MAX_OTHER_BYTES,
-    SLOTS,
     complete_onboarding,
     join_cloud_waitlist,
     recommend_template,
     update_questionnaire,
 )
-from multica.runtimes.models import Runtime
 from multica.runtimes.service import create_daemon_token, workspace_runtimes
 from multica.web.public_config import daemon_urls
-from multica.workspaces.models import Workspace
-from multica.workspaces.service import create_workspace, membership, require_member_workspace, workspaces_of
+from multica.workspaces.service import create_workspace, workspaces_of
 
 logger = logging.getLogger("multica.onboarding")
 
-# Progress order (§9.5); Welcome comes before it and is not part of the indicator.
-STEPS = ("questionnaire", "workspace", "runtime", "agent", "first_issue")
 STEP_LABELS = {"questionnaire": "About you", "workspace": "Workspace", "runtime": "Runtime", "agent": "Agent", "first_issue": "First issue"}
 PANELS = ("cli", "waitlist")
 # The three single-choice questions (§9.1 values), in the order they are asked.
@@ -64,56 +56,9 @@ TEMPLATE_CHOICES = (
 )
 
 
-@dataclass(frozen=True)
-class Flow:
-    """What this onboarding run has chosen so far, as carried in the URL or the posted form."""
-
-    workspace: Workspace | None = None
-    runtime: Runtime | None = None
-    agent: Agent | None = None
-    waitlist: bool = False
-
-    def params(self, **extra) -> dict:
-        """Query parameters that carry the flow to the next URL (empty values left out)."""
-        values = {
-            "workspace": str(self.workspace.id) if self.workspace else None,
-            "runtime": str(self.runtime.id) if self.runtime else None,
-            "agent": str(self.agent.id) if self.agent else None,
-            "waitlist": "1" if self.waitlist else None,
-        }
-        values.update(extra)
-        return {key: value for key, value in values.items() if value}
-
-    @property
-    def completion_path(self) -> str:
-        """§9.5: `full` with a runtime, else `cloud_waitlist` when the form was sent in this flow, else skipped."""
-        if self.runtime is not None or self.agent is not None:
-            return "full"
-        return "cloud_waitlist" if self.waitlist else "runtime_skipped"
-
-
 def _flow(user, *, strict: bool) -> Flow:
-    """The flow from `request.values`; `strict` (POSTs) turns a foreign or malformed workspace into 400/403."""
-    raw_workspace = request.values.get("workspace", "")
-    workspace = None
-    if strict and raw_workspace:
-        workspace = require_member_workspace(user, raw_workspace, field="workspace")
-    elif raw_workspace:
-        workspace_id = parse_uuid(raw_workspace)
-        if workspace_id is not None and membership(user, workspace_id) is not None:
-            workspace = db.session.get(Workspace, workspace_id)
-    runtime = _in_workspace(Runtime, workspace, request.values.get("runtime", ""))
-    agent = _in_workspace(Agent, workspace, request.values.get("agent", ""))
-    return Flow(workspace, runtime, agent, request.values.get("waitlist") == "1")
-
-
-def _in_workspace(model, workspace: Workspace | None, raw_id: str):
-    """The `model` row with `raw_id` when it belongs to `workspace`; anything else counts as no choice."""
-    row_id = parse_uuid(raw_id)
-    if workspace is None or row_id is None:
-        return None
-    row = db.session.get(model, row_id)
-    return row if row is not None and row.workspace_id == workspace.id else None
+    """The flow carried by this request's query or form."""
+    return read_flow(user, request.values, strict=strict)
 
 
 def step_url(step: str | None, flow: Flow = Flow(), **extra) -> str:
@@ -134,26 +79,6 @@ def _render(step: str, flow: Flow, status: int = 200, **context):
     ), status)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _questionnaire_from(form) -> tuple[dict, dict]:
-    """The full questionnaire a form submits, and the per-question problems (§9.5 Continue rules)."""
-    answers: dict = {}
-    problems: dict = {}
-    for slot, allowed in SLOTS.items():
-        value = form.get(slot) or None
-        other = (form.get(f"{slot}_other") or "").strip()
-        if value not in allowed:
-            value = None
-            problems[slot] = "Please pick one."
-        elif value == "other" and not other:
-            problems[slot] = "Tell us a little more in the box."
-        elif value == "other" and len(other.encode("utf-8")) > MAX_OTHER_BYTES:
-            problems[slot] = f"Please keep it under {MAX_OTHER_BYTES} characters."
-        answers[slot] = value
-        # Choosing a concrete option resets that question's free text (§9.5).
-        answers[f"{slot}_other"] = other if value == "other" and other else None
-    return answers, problems
 
 
 def _runtime_step(flow: Flow, status: int = 200, **context):
@@ -191,17 +116,21 @@ def onboarding_page():
         return _render("questionnaire", flow, questions=QUESTIONS, answers=answers, problems={})
     if step == "workspace":
         return _render("workspace", flow, form={}, error=None)
-    if step in ("runtime", "agent", "first_issue") and flow.workspace is None:
-        return redirect(step_url("workspace", flow))
+    earlier = missing_step(step, flow)
+    if earlier is not None:
+        return redirect(_back_to(earlier, flow))
     if step == "runtime":
         return _runtime_step(flow)
     if step == "agent":
-        if flow.runtime is None:  # §9.5: the agent step is only reached with a runtime
-            return redirect(step_url("runtime", flow, panel="cli"))
         return _agent_step(flow)
     if step == "first_issue":
         return _render("first_issue", flow, title="", error=None)
     return _render("welcome", Flow())
+
+
+def _back_to(step: str, flow: Flow) -> str:
+    """The URL of the earlier step a request lacked (the runtime step opens its CLI panel)."""
+    return step_url(step, flow, panel="cli") if step == "runtime" else step_url(step, flow)
 
 
 def _complete(user, flow: Flow) -> None:
@@ -225,7 +154,7 @@ def _skip_existing(user):
 def _submit_questionnaire(user):
     """Store the full answers (PATCH semantics) and move on to the workspace step."""
     flow = _flow(user, strict=False)
-    answers, problems = _questionnaire_from(request.form)
+    answers, problems = questionnaire_from_form(request.form)
     if problems:
         return _render("questionnaire", flow, 400, questions=QUESTIONS, answers=answers, problems=problems)
     update_questionnaire(user, answers, platform="web")
@@ -245,7 +174,7 @@ def _submit_workspace(user):
 def _create_token(user):
     """Mint a daemon token and show it on this response only (it is never in a URL or shown again)."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("runtime", flow):
         return redirect(step_url("workspace", flow))
     _, token = create_daemon_token(user, flow.workspace, "onboarding")
     return _runtime_step(flow, 201, panel="cli", token=token)
@@ -254,7 +183,7 @@ def _create_token(user):
 def _submit_waitlist(user):
     """Join the cloud waitlist; this does not advance, it only sets the flow's waitlist latch."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("runtime", flow):
         return redirect(step_url("workspace", flow))
     try:
         join_cloud_waitlist(user, request.form.get("email", ""), request.form.get("reason", ""))
@@ -267,7 +196,7 @@ def _submit_waitlist(user):
 def _finish(user):
     """Skip at the runtime step (or Retry at the last one): complete once with the flow's path."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("first_issue", flow):
         return redirect(step_url("workspace", flow))
     _complete(user, flow)
     return redirect(step_url("first_issue", flow))
@@ -276,8 +205,9 @@ def _finish(user):
 def _submit_agent(user):
     """Create the agent on the chosen runtime, complete onboarding as `full`, then offer a first issue."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None or flow.runtime is None:
-        return redirect(step_url("runtime" if flow.workspace else "workspace", flow))
+    earlier = missing_step("agent", flow)
+    if earlier is not None:
+        return redirect(_back_to(earlier, flow))
     template = request.form.get("template", "")
     try:
         agent = create_agent(user, flow.workspace, runtime_id=str(flow.runtime.id), template=template, name=request.form.get("name"))
@@ -291,7 +221,7 @@ def _submit_agent(user):
 def _submit_first_issue(user):
     """Create the first issue (assigned to the new agent, when there is one) and open the workspace."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("first_issue", flow):
         return redirect(step_url("workspace", flow))
     try:
         create_issue(user, flow.workspace, title=request.form.get("title", ""), assignee_agent_id=str(flow.agent.id) if flow.agent else None, platform="web")
