@@ -66,7 +66,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
     from multica import agents, analytics, auth, invitations, issues, metrics, onboarding, runtimes, web, workspaces
-    from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
+    from multica.agents import pages as _agent_pages  # noqa: F401 - each module attaches its routes to its bp
+    from multica.agents import views as _agent_views  # noqa: F401
     from multica.analytics import views as _analytics_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from multica.issues import views as _issue_views  # noqa: F401
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
+    from multica.runtimes import pages as _runtime_pages  # noqa: F401
     from multica.runtimes import views as _runtime_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401
     from multica.workspaces import pages as _workspace_pages  # noqa: F401

@@ -16,6 +16,13 @@ from multica.runtimes.models import Runtime
 from multica.workspaces.models import Workspace
 
 TEMPLATE_NAMES = {"coding": "Coding agent", "planning": "Planning agent", "writing": "Writing agent", "assistant": "Assistant"}
+# How the pages offer the templates: (value, label, what it is good at).
+TEMPLATE_CHOICES = (
+    ("coding", "Coding", "Writes and reviews code in your repositories."),
+    ("planning", "Planning", "Breaks work down into issues and keeps plans current."),
+    ("writing", "Writing", "Drafts docs, specs and release notes."),
+    ("assistant", "Assistant", "A general helper for whatever comes up."),
+)
 MAX_NAME_BYTES = 100
 
 

@@ -51,3 +51,18 @@ def create_issue(
 def issues_of(workspace: Workspace) -> list[Issue]:
     """The workspace's issues, newest first."""
     return list(db.session.scalars(sa.select(Issue).where(Issue.workspace_id == workspace.id).order_by(Issue.number.desc())))
+
+
+def issue_by_key(workspace: Workspace, key: str) -> Issue | None:
+    """The workspace's issue with `key` (`ACME-1`), if any."""
+    return db.session.scalar(sa.select(Issue).where(Issue.workspace_id == workspace.id, Issue.key == key))
+
+
+def assign_issue(workspace: Workspace, issue: Issue, assignee_agent_id: object) -> Issue:
+    """Give the issue to one of the workspace's agents, or to nobody (`None` or `""`)."""
+    agent = None
+    if assignee_agent_id not in (None, ""):
+        agent = row_in_workspace(Agent, workspace, assignee_agent_id, noun="agent", field="assignee_agent_id")
+    issue.assignee_agent_id = agent.id if agent else None
+    db.session.commit()
+    return issue

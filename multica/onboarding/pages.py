@@ -16,7 +16,7 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from multica.agents.service import create_agent
+from multica.agents.service import TEMPLATE_CHOICES, create_agent
 from multica.auth.identity import current_user, login_required_page
 from multica.errors import ApiError
 from multica.extensions import db
@@ -31,7 +31,7 @@ from multica.onboarding.service import (
 )
 from multica.runtimes.service import create_daemon_token, workspace_runtimes
 from multica.web.public_config import daemon_urls
-from multica.workspaces.service import create_workspace, workspaces_of
+from multica.workspaces.service import SlugTaken, create_workspace_from_form, workspaces_of
 
 logger = logging.getLogger("multica.onboarding")
 
@@ -47,12 +47,6 @@ QUESTIONS = (
         ("coding", "Coding"), ("planning", "Planning"), ("writing_research", "Writing and research"), ("explore", "Just exploring"),
         ("other", "Other"),
     )),
-)
-TEMPLATE_CHOICES = (
-    ("coding", "Coding", "Writes and reviews code in your repositories."),
-    ("planning", "Planning", "Breaks work down into issues and keeps plans current."),
-    ("writing", "Writing", "Drafts docs, specs and release notes."),
-    ("assistant", "Assistant", "A general helper for whatever comes up."),
 )
 
 
@@ -164,10 +158,14 @@ def _submit_questionnaire(user):
 def _submit_workspace(user):
     """Create a workspace (the creator becomes its owner) and go on to the runtime step with it."""
     flow = _flow(user, strict=False)
+    form = request.form.to_dict()
     try:
-        workspace = create_workspace(user, request.form.get("name", ""), request.form.get("slug", ""))
+        workspace = create_workspace_from_form(user, form.get("name", ""), form.get("slug", ""))
+    except SlugTaken as error:
+        form["slug"] = error.suggestion
+        return _render("workspace", flow, error.status, form=form, error=error.sentence)
     except ApiError as error:
-        return _render("workspace", flow, error.status, form=request.form, error=error.message)
+        return _render("workspace", flow, error.status, form=form, error=error.message)
     return redirect(step_url("runtime", Flow(workspace, waitlist=flow.waitlist)))
 
 

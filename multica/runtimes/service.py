@@ -25,6 +25,7 @@ from multica.auth.models import User
 from multica.db_utils import insert_ignoring_conflicts, parse_uuid, utcnow
 from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import row_in_workspace
 from multica.runtimes.models import DaemonToken, Runtime
 from multica.workspaces.models import Workspace
 
@@ -250,3 +251,25 @@ def workspace_runtimes(workspace: Workspace) -> list[Runtime]:
     return list(db.session.scalars(
         sa.select(Runtime).where(Runtime.workspace_id == workspace.id).order_by(Runtime.created_at.desc(), Runtime.provider)
     ))
+
+
+def daemon_tokens_of(workspace: Workspace) -> list[DaemonToken]:
+    """The workspace's daemon tokens, live ones first, newest first within each group."""
+    return list(db.session.scalars(
+        sa.select(DaemonToken).where(DaemonToken.workspace_id == workspace.id)
+        .order_by(DaemonToken.revoked_at.is_not(None), DaemonToken.created_at.desc())
+    ))
+
+
+def online_runtime(workspace: Workspace, raw_id: object) -> Runtime:
+    """The workspace's runtime `raw_id` when it is online, for a page that binds work to it.
+
+    ApiError 400 `runtime is required` when none is named, 404 when it is not the workspace's, and
+    409 `runtime is offline` when its daemon is not connected (an agent there could not run).
+    """
+    if raw_id in (None, ""):
+        raise ApiError(400, "runtime is required")
+    runtime = row_in_workspace(Runtime, workspace, raw_id, noun="runtime")
+    if runtime.status != ONLINE:
+        raise ApiError(409, "runtime is offline")
+    return runtime

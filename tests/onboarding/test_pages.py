@@ -293,24 +293,25 @@ def test_workspace_step_offers_the_first_listed_workspace(app):
 
 
 @pytest.mark.parametrize(
-    ("name", "slug", "status", "message"),
+    ("name", "slug", "status", "message", "kept"),
     [
-        ("", "acme", 400, "Name is required."),
-        ("Acme", "Not a slug!", 400, "Invalid slug."),
-        ("Acme", "api", 400, "Invalid slug."),
-        ("Acme", "taken-slug", 409, "Workspace slug already exists."),
+        ("", "acme", 400, "Give the workspace a name.", "acme"),
+        ("Acme", "Not a slug!", 400, "The URL can use lowercase letters, digits and dashes", "Not a slug!"),
+        ("Acme", "api", 400, "The URL can use lowercase letters, digits and dashes", "api"),
+        # A taken URL comes back with a free one filled in, said in plain words (D20.4).
+        ("Acme", "taken-slug", 409, "The URL “taken-slug” is already taken. “taken-slug-2” is free", "taken-slug-2"),
     ],
 )
-def test_workspace_errors_are_shown_inline(app, sink, name, slug, status, message):
+def test_workspace_errors_are_shown_inline(app, sink, name, slug, status, message, kept):
     other = create_user(app)
     create_workspace(app, other, slug="taken-slug")
     user = create_user(app)
     browser = Browser(app, user)
     browser.get("/onboarding?step=workspace")
     response = browser.post("/onboarding", {"intent": "workspace", "name": name, "slug": slug}, status=status)
-    assert message in response.text
+    assert message in html.unescape(response.text)
     assert 'aria-current="step">Workspace' in response.text
-    assert f'value="{html.escape(slug)}"' in response.text  # what they typed is kept
+    assert f'value="{html.escape(kept)}"' in response.text  # what they typed is kept, or the free URL offered
     flush(app)
     assert user_events(sink, user) == []
 
