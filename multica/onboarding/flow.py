@@ -15,7 +15,8 @@ from multica.agents.models import Agent
 from multica.db_utils import parse_uuid
 from multica.errors import ApiError
 from multica.inputs import row_in_workspace
-from multica.onboarding.service import MAX_OTHER_BYTES, SLOTS, validate_questionnaire
+from multica.issues.service import issue_created_under
+from multica.onboarding.service import MAX_OTHER_BYTES, SLOTS, is_complete, validate_questionnaire
 from multica.runtimes.models import Runtime
 from multica.workspaces.models import Workspace
 from multica.workspaces.service import require_member_workspace
@@ -119,3 +120,26 @@ def missing_step(step: str, flow: Flow) -> str | None:
     if step == "agent" and flow.runtime is None:
         return "runtime"
     return None
+
+
+def first_issue_key(user) -> str:
+    """The idempotency key of a user's onboarding first issue: however often the form is sent, one issue."""
+    return f"onboarding-first-issue:{user.id}"
+
+
+def resume_point(user, workspaces: list[Workspace]) -> tuple[str | None, Flow]:
+    """Where `/onboarding` without a step picks up: the first unfinished step (D20.4).
+
+    Welcome (None) until the questionnaire is answered; then the workspace step until there is a
+    workspace; then the runtime step of the first one until onboarding is complete; then the first
+    issue, unless it was created already, which is `done` (the workspace itself).
+    """
+    if not is_complete(user.onboarding_questionnaire):
+        return None, Flow()
+    if not workspaces:
+        return "workspace", Flow()
+    if user.onboarded_at is None:
+        return "runtime", Flow(workspaces[0])
+    if issue_created_under(first_issue_key(user)) is not None:
+        return "done", Flow(workspaces[0])
+    return "first_issue", Flow(workspaces[0])

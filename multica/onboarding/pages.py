@@ -22,14 +22,22 @@ from multica.errors import ApiError
 from multica.extensions import db
 from multica.issues.service import create_issue
 from multica.onboarding import bp
-from multica.onboarding.flow import STEPS, Flow, missing_step, questionnaire_from_form, read_flow
+from multica.onboarding.flow import (
+    STEPS,
+    Flow,
+    first_issue_key,
+    missing_step,
+    questionnaire_from_form,
+    read_flow,
+    resume_point,
+)
 from multica.onboarding.service import (
     complete_onboarding,
     join_cloud_waitlist,
     recommend_template,
     update_questionnaire,
 )
-from multica.runtimes.service import create_daemon_token, workspace_runtimes
+from multica.runtimes.service import ONLINE, create_daemon_token, remember_token_once, take_token_once, workspace_runtimes
 from multica.web.public_config import daemon_urls
 from multica.workspaces.service import SlugTaken, create_workspace_from_form, workspaces_of
 
@@ -37,6 +45,10 @@ logger = logging.getLogger("multica.onboarding")
 
 STEP_LABELS = {"questionnaire": "About you", "workspace": "Workspace", "runtime": "Runtime", "agent": "Agent", "first_issue": "First issue"}
 PANELS = ("cli", "waitlist")
+NO_RUNTIME = (
+    "Choose a runtime to continue. Start the daemon with the command above, refresh the list and pick its "
+    "runtime, or skip for now."
+)
 # The three single-choice questions (§9.1 values), in the order they are asked.
 QUESTIONS = (
     ("team_size", "Who will be using Multica?", (("solo", "Just me"), ("team", "My team"), ("other", "Other"))),
@@ -79,9 +91,12 @@ def _runtime_step(flow: Flow, status: int = 200, **context):
     """The runtime step with its live list and the daemon command for this server."""
     server_url = daemon_urls()[0] or request.url_root.rstrip("/")
     panel = context.pop("panel", request.values.get("panel"))
+    token = take_token_once(flow.workspace)
+    if token:
+        panel = "cli"
     return _render(
         "runtime", flow, status, runtimes=workspace_runtimes(flow.workspace), server_url=server_url,
-        panel=panel if panel in PANELS else None, **context,
+        panel=panel if panel in PANELS else None, token=token, **context,
     )
 
 
@@ -111,15 +126,42 @@ def onboarding_page():
     if step == "workspace":
         return _render("workspace", flow, form={}, error=None)
     earlier = missing_step(step, flow)
+    if earlier == "runtime":
+        # "Connect & continue" without a runtime (or with one that went away) stays on the step and says why.
+        return _runtime_step(Flow(flow.workspace, waitlist=flow.waitlist), 400, panel="cli", runtime_problem=NO_RUNTIME)
     if earlier is not None:
         return redirect(_back_to(earlier, flow))
+    if step == "agent" and flow.runtime.status != ONLINE:
+        return _offline_runtime(flow)
     if step == "runtime":
         return _runtime_step(flow)
     if step == "agent":
         return _agent_step(flow)
     if step == "first_issue":
         return _render("first_issue", flow, title="", error=None)
-    return _render("welcome", Flow())
+    if step:
+        return redirect(step_url(None))
+    return _resume(user)
+
+
+def _resume(user):
+    """`/onboarding` with no step: Welcome for a new run, else the first unfinished step (D20.4)."""
+    resumed, flow = resume_point(user, workspaces_of(user))
+    if resumed is None:
+        return _render("welcome", Flow())
+    if resumed == "done":
+        return redirect(url_for("issues.issues_page", slug=flow.workspace.slug))
+    return redirect(step_url(resumed, flow))
+
+
+def _offline_runtime(flow: Flow):
+    """The runtime step again, saying the chosen runtime is offline (it could not run an agent)."""
+    name = flow.runtime.name or flow.runtime.daemon_id
+    problem = (
+        f"The runtime “{name}” is offline, so an agent could not run on it. Start its daemon again, "
+        "refresh the list and choose it once it is online, or skip for now."
+    )
+    return _runtime_step(Flow(flow.workspace, waitlist=flow.waitlist), 409, panel="cli", runtime_problem=problem)
 
 
 def _back_to(step: str, flow: Flow) -> str:
@@ -170,12 +212,14 @@ def _submit_workspace(user):
 
 
 def _create_token(user):
-    """Mint a daemon token and show it on this response only (it is never in a URL or shown again)."""
+    """Mint a daemon token for the next page to show once (it is never in a URL or shown again)."""
     flow = _flow(user, strict=True)
     if missing_step("runtime", flow):
         return redirect(step_url("workspace", flow))
     _, token = create_daemon_token(user, flow.workspace, "onboarding")
-    return _runtime_step(flow, 201, panel="cli", token=token)
+    remember_token_once(flow.workspace, token)
+    # POST/redirect/GET: a reload of the page that shows the token mints nothing.
+    return redirect(step_url("runtime", flow, panel="cli") + "#cli", 303)
 
 
 def _submit_waitlist(user):
@@ -206,6 +250,8 @@ def _submit_agent(user):
     earlier = missing_step("agent", flow)
     if earlier is not None:
         return redirect(_back_to(earlier, flow))
+    if flow.runtime.status != ONLINE:
+        return _offline_runtime(flow)
     template = request.form.get("template", "")
     try:
         agent = create_agent(user, flow.workspace, runtime_id=str(flow.runtime.id), template=template, name=request.form.get("name"))
@@ -217,12 +263,18 @@ def _submit_agent(user):
 
 
 def _submit_first_issue(user):
-    """Create the first issue (assigned to the new agent, when there is one) and open the workspace."""
+    """Create the first issue (assigned to the new agent, when there is one) and open the workspace.
+
+    The issue is keyed by the user, so Back and resubmit, a replayed POST or a double click count once.
+    """
     flow = _flow(user, strict=True)
     if missing_step("first_issue", flow):
         return redirect(step_url("workspace", flow))
     try:
-        create_issue(user, flow.workspace, title=request.form.get("title", ""), assignee_agent_id=str(flow.agent.id) if flow.agent else None, platform="web")
+        create_issue(
+            user, flow.workspace, title=request.form.get("title", ""), assignee_agent_id=str(flow.agent.id) if flow.agent else None,
+            platform="web", idempotency_key=first_issue_key(user),
+        )
     except ApiError as error:
         return _render("first_issue", flow, error.status, title=request.form.get("title", ""), error=error.message)
     return redirect(url_for("issues.issues_page", slug=flow.workspace.slug))

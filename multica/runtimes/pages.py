@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from flask import make_response, redirect, render_template, request, session, url_for
+from flask import make_response, redirect, render_template, request, url_for
 
 from multica.auth.identity import current_user, login_required_page
 from multica.db_utils import as_utc, utcnow
@@ -19,13 +19,14 @@ from multica.runtimes.service import (
     ONLINE,
     create_daemon_token,
     daemon_tokens_of,
+    remember_token_once,
     revoke_daemon_token,
+    take_token_once,
     workspace_runtimes,
 )
 from multica.web.public_config import daemon_urls
 from multica.workspaces.service import member_workspace_or_404
 
-SHOWN_TOKEN_KEY = "daemon_token_once"
 DEFAULT_DAEMON_PACKAGE = "multica"
 
 
@@ -46,20 +47,6 @@ def seen_ago(moment: datetime | None, now: datetime | None = None) -> str:
 def daemon_server_url() -> str:
     """The URL a daemon should reach this site at: the configured public URL, else this request's."""
     return daemon_urls()[0] or request.url_root.rstrip("/")
-
-
-def remember_token_once(workspace, token: str) -> None:
-    """Keep a new token for the next page of this workspace to show, once."""
-    session[SHOWN_TOKEN_KEY] = {"workspace_id": str(workspace.id), "token": token}
-
-
-def take_token_once(workspace) -> str | None:
-    """The token `remember_token_once` kept for this workspace, forgotten as it is read."""
-    kept = session.get(SHOWN_TOKEN_KEY)
-    if not isinstance(kept, dict) or kept.get("workspace_id") != str(workspace.id):
-        return None
-    session.pop(SHOWN_TOKEN_KEY, None)
-    return kept.get("token")
 
 
 @bp.get("/<slug>/runtimes")

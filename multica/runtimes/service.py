@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import session
 from sqlalchemy.exc import SQLAlchemyError
 
 from multica.analytics import events
@@ -95,6 +96,27 @@ def daemon_token_for(raw_token: str | None) -> DaemonToken:
     if token is None or token.revoked_at is not None:
         raise ApiError(401, "invalid daemon token")
     return token
+
+
+SHOWN_TOKEN_KEY = "daemon_token_once"
+
+
+def remember_token_once(workspace: Workspace, token: str) -> None:
+    """Keep a new token for the next page of this workspace to show, once (POST/redirect/GET).
+
+    It rides in the signed, HttpOnly session cookie of the browser that asked for it, which is
+    the only one shown it anyway, and is dropped by the GET that displays it.
+    """
+    session[SHOWN_TOKEN_KEY] = {"workspace_id": str(workspace.id), "token": token}
+
+
+def take_token_once(workspace: Workspace) -> str | None:
+    """The token `remember_token_once` kept for this workspace, forgotten as it is read."""
+    kept = session.get(SHOWN_TOKEN_KEY)
+    if not isinstance(kept, dict) or kept.get("workspace_id") != str(workspace.id):
+        return None
+    session.pop(SHOWN_TOKEN_KEY, None)
+    return kept.get("token")
 
 
 def _touch(token_id: uuid.UUID, now: datetime) -> None:
