@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 import uuid
@@ -15,6 +16,7 @@ from flask import current_app
 
 from multica.auth.models import User, VerificationCode
 from multica.db_utils import advisory_lock, as_utc, insert_ignoring_conflicts, utcnow
+from multica.emails import has_dotted_domain
 from multica.extensions import db
 
 CODE_TTL = timedelta(minutes=10)
@@ -28,12 +30,19 @@ _SIX_DIGITS = re.compile(r"[0-9]{6}")
 
 
 class AuthError(Exception):
-    """A refusal with the SPEC's status code and message."""
+    """A refusal with the SPEC's status code and message.
 
-    def __init__(self, status: int, message: str) -> None:
+    `reason` and `retry_after` say more than the API message does, for pages to tell people
+    (D20.5): a code that is `locked` after too many wrong tries, a `wrong` code, and the seconds
+    to wait before another code may be requested.
+    """
+
+    def __init__(self, status: int, message: str, *, reason: str = "", retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,8 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
     email = normalize_email(email_input)
     if not email:
         raise AuthError(400, "email is required")
+    if not has_dotted_domain(email) or any(char.isspace() for char in email):
+        raise AuthError(400, "email is invalid")
     exists = db.session.scalar(sa.select(User.id).where(User.email == email))
     if exists is None and not restrictions.allows(email):
         raise AuthError(403, REGISTRATION_DISABLED)
@@ -150,7 +161,8 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
     )
     if latest is not None and now - as_utc(latest) < RESEND_INTERVAL:
         db.session.rollback()
-        raise AuthError(429, "please wait before requesting another code")
+        wait = math.ceil((RESEND_INTERVAL - (now - as_utc(latest))).total_seconds())
+        raise AuthError(429, "please wait before requesting another code", retry_after=max(1, wait))
     code = f"{secrets.randbelow(1_000_000):06d}"
     db.session.add(VerificationCode(email=email, code=code, expires_at=now + CODE_TTL, created_at=now))
     db.session.commit()
@@ -170,6 +182,16 @@ def delete_expired_codes() -> None:
         db.session.commit()
     except Exception:  # noqa: BLE001 - clean-up must never fail a request
         db.session.rollback()
+
+
+def _locked_code_exists(email: str, now) -> bool:
+    """Whether the email's live code was locked by too many wrong tries (rather than used or expired)."""
+    return db.session.scalar(
+        sa.select(VerificationCode.id).where(
+            VerificationCode.email == email, VerificationCode.used.is_(False), VerificationCode.expires_at > now,
+            VerificationCode.attempts >= MAX_ATTEMPTS,
+        ).limit(1)
+    ) is not None
 
 
 def verify_code(email_input: object, code_input: object) -> str:
@@ -195,7 +217,7 @@ def verify_code(email_input: object, code_input: object) -> str:
         .limit(1)
     )
     if row is None:
-        raise AuthError(400, "invalid or expired code")
+        raise AuthError(400, "invalid or expired code", reason="locked" if _locked_code_exists(email, now) else "expired")
     matches = hmac.compare_digest(code.encode(), row.code.encode())
     development = dev_code(current_app.config)
     if not matches and not (development and hmac.compare_digest(code.encode(), development.encode())):
@@ -212,7 +234,7 @@ def verify_code(email_input: object, code_input: object) -> str:
                 .values(attempts=MAX_ATTEMPTS)
             )
         db.session.commit()
-        raise AuthError(400, "invalid or expired code")
+        raise AuthError(400, "invalid or expired code", reason="locked" if attempts >= MAX_ATTEMPTS else "wrong")
     claimed = db.session.execute(
         sa.update(VerificationCode)
         .where(VerificationCode.id == row.id, VerificationCode.used.is_(False))
