@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from multica.agents.models import Agent
+from multica.agents.service import agents_of
 from multica.db_utils import parse_uuid
 from multica.errors import ApiError
 from multica.inputs import row_in_workspace
@@ -140,6 +141,9 @@ def resume_point(user, workspaces: list[Workspace]) -> tuple[str | None, Flow]:
         return "workspace", Flow()
     if user.onboarded_at is None:
         return "runtime", Flow(workspaces[0])
+    workspace = workspaces[0]
     if issue_created_under(first_issue_key(user)) is not None:
-        return "done", Flow(workspaces[0])
-    return "first_issue", Flow(workspaces[0])
+        return "done", Flow(workspace)
+    # A run that created an agent gives the first issue to it, as it would have before leaving.
+    agent = next((agent for agent in agents_of(workspace) if agent.owner_id == user.id), None)
+    return "first_issue", Flow(workspace, agent=agent)

@@ -1,11 +1,13 @@
-"""Onboarding pages: the server-rendered steps of SPEC §9.5 (D10).
+"""Onboarding pages: the server-rendered steps of SPEC §9.5 (D10, D20.4).
 
-The step lives in the URL (`/onboarding?step=runtime&workspace=<id>`) and nowhere else: every entry
-without a step starts at Welcome (§9.1). The flow's choices ride along as query or form fields
-(`workspace`, `runtime`, `agent`, and the sticky `waitlist=1` latch). GETs only read; every state
-change is a POST to `/onboarding` naming its `intent`, which redirects or re-renders the step with
-an inline error and a 4xx, so the whole flow works without JavaScript. `static/js/onboarding.js` only enhances it: button states,
-the live runtime list and the frontend-only events of §9.6.
+The step lives in the URL (`/onboarding?step=runtime&workspace=<id>`); an entry without a step
+starts at Welcome for a new run and otherwise resumes at the first unfinished step
+(`flow.resume_point`). The flow's choices ride along as query or form fields (`workspace`,
+`runtime`, `agent`, and the sticky `waitlist=1` latch), read and checked by `onboarding/flow.py`.
+GETs only read; every state change is a POST to `/onboarding` naming its `intent`, which redirects
+(POST/redirect/GET) or re-renders the step with an inline error and a 4xx, so the whole flow works
+without JavaScript. `static/js/onboarding.js` only enhances it: button states, the live runtime
+list and the frontend-only events of §9.6.
 """
 
 from __future__ import annotations

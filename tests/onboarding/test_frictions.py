@@ -174,3 +174,16 @@ def test_the_first_issue_copy_fits_who_uses_it(app, team_size, copy):
     page = html.unescape(browser.get(f"/onboarding?step=first_issue&workspace={workspace_id}").text)
     assert copy in page
     assert ("your team" in page) is (team_size == "team")
+
+
+def test_coming_back_after_creating_an_agent_resumes_at_its_first_issue(app, flow):
+    browser, workspace_id = flow
+    token, _ = create_token(browser, workspace_id)
+    runtime = register_runtime(app, token)
+    response = browser.post("/onboarding", {"intent": "agent", "workspace": workspace_id, "runtime": runtime["id"], "template": "coding"})
+    agent_id = query(response.location)["agent"]
+    resumed = browser.client.get("/onboarding")
+    assert query(resumed.location) == {"step": "first_issue", "workspace": workspace_id, "agent": agent_id}
+    page = browser.follow(resumed).text
+    assert "It will be assigned to Coding agent." in page
+    assert 'class="skipped"' not in page
