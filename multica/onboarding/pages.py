@@ -118,7 +118,7 @@ def _agent_step(flow: Flow, status: int = 200, *, selected: str | None = None, n
 @bp.get("/onboarding")
 @login_required_page
 def onboarding_page():
-    """Render the step named in the URL (Welcome when there is none)."""
+    """Render the step named in the URL; without one, Welcome or the first unfinished step."""
     user = current_user()
     step = request.args.get("step", "")
     flow = _flow(user, strict=False)
