@@ -69,7 +69,8 @@ def register_blueprints(app: Flask) -> None:
         agents, analytics, auth, downloads, feedback, invitations, issues, metrics, onboarding, runtimes, sales,
         web, workspaces,
     )
-    from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
+    from multica.agents import pages as _agent_pages  # noqa: F401 - each module attaches its routes to its bp
+    from multica.agents import views as _agent_views  # noqa: F401
     from multica.analytics import views as _analytics_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from multica.issues import views as _issue_views  # noqa: F401
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
+    from multica.runtimes import pages as _runtime_pages  # noqa: F401
     from multica.runtimes import views as _runtime_views  # noqa: F401
     from multica.sales import pages as _sales_pages  # noqa: F401
     from multica.sales import views as _sales_views  # noqa: F401

@@ -10,13 +10,27 @@ MAX_EMAIL_BYTES = 254
 MAX_EMAIL_INPUT_BYTES = 1024
 
 
+def has_dotted_domain(address: str) -> bool:
+    """`local@domain` whose domain has a dot between non-empty labels (`walk2@example` does not).
+
+    The one plausibility rule every form applies: sign-in, the cloud waitlist, contact sales, and
+    the browser's check (`something@something.something`, §9.5).
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "@" in local:
+        return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(labels)
+
+
 def canonical_email(raw: object) -> str | None:
     """The lowercased addr-spec of one RFC 5322 address (`local@domain`, `Name <local@domain>`,
     `<local@domain>`), or None when the text is not exactly one well-formed address.
 
     The standard library's header parser does the parsing: a list, a group, an address the
     parser had to repair (it records a defect), or one without a local part or a domain is
-    refused. Control characters are refused first, so no line break can smuggle in a header.
+    refused, and so is a domain without a dot (`has_dotted_domain`). Control characters are
+    refused first, so no line break can smuggle in a header.
     """
     if not isinstance(raw, str):
         return None
@@ -36,7 +50,6 @@ def canonical_email(raw: object) -> str | None:
     if not address.username or not address.domain:
         return None
     canonical = address.addr_spec.strip().lower()
-    local, _, domain = canonical.rpartition("@")
-    if not local or not domain:
+    if not has_dotted_domain(canonical):
         return None
     return canonical

@@ -26,13 +26,24 @@ _MESSAGES = {
 
 
 class ApiError(Exception):
-    """A handled failure with the SPEC's status and message."""
+    """A handled failure with the SPEC's status and message.
 
-    def __init__(self, status: int, message: str, headers: dict | None = None) -> None:
+    `reason` says more than the message does, for pages that tell people in sentences (a sign-in
+    code that is `locked` rather than `wrong`); it never reaches the JSON body.
+    """
+
+    def __init__(self, status: int, message: str, headers: dict | None = None, *, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.reason = reason
+
+    @property
+    def retry_after(self) -> int | None:
+        """The `Retry-After` seconds this refusal carries, if any."""
+        value = self.headers.get("Retry-After")
+        return int(value) if value is not None and str(value).isdigit() else None
 
 
 def wants_json() -> bool:

@@ -17,6 +17,14 @@ from multica.runtimes.models import Runtime
 from multica.workspaces.models import Workspace
 
 TEMPLATE_NAMES = {"coding": "Coding agent", "planning": "Planning agent", "writing": "Writing agent", "assistant": "Assistant"}
+_TEMPLATE_COPY = {
+    "coding": ("Coding", "Writes and reviews code in your repositories."),
+    "planning": ("Planning", "Breaks work down into issues and keeps plans current."),
+    "writing": ("Writing", "Drafts docs, specs and release notes."),
+    "assistant": ("Assistant", "A general helper for whatever comes up."),
+}
+# How the pages offer the templates, in the models' order: (value, label, what it is good at).
+TEMPLATE_CHOICES = tuple((template, *_TEMPLATE_COPY[template]) for template in AGENT_TEMPLATES)
 MAX_NAME_BYTES = 100
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 import uuid
@@ -15,6 +16,7 @@ from flask import current_app
 
 from multica.auth.models import User, VerificationCode
 from multica.db_utils import advisory_lock, as_utc, insert_ignoring_conflicts, utcnow
+from multica.emails import has_dotted_domain
 from multica.errors import ApiError
 from multica.extensions import db
 
@@ -131,6 +133,8 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
     email = normalize_email(email_input)
     if not email:
         raise ApiError(400, "email is required")
+    if not has_dotted_domain(email) or any(char.isspace() for char in email):
+        raise ApiError(400, "email is invalid")
     exists = db.session.scalar(sa.select(User.id).where(User.email == email))
     if exists is None and not restrictions.allows(email):
         raise ApiError(403, REGISTRATION_DISABLED)
@@ -142,7 +146,8 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
     )
     if latest is not None and now - as_utc(latest) < RESEND_INTERVAL:
         db.session.rollback()
-        raise ApiError(429, "please wait before requesting another code")
+        wait = math.ceil((RESEND_INTERVAL - (now - as_utc(latest))).total_seconds())
+        raise ApiError(429, "please wait before requesting another code", {"Retry-After": str(max(1, wait))})
     code = f"{secrets.randbelow(1_000_000):06d}"
     db.session.add(VerificationCode(email=email, code=code, expires_at=now + CODE_TTL, created_at=now))
     db.session.commit()
@@ -162,6 +167,16 @@ def delete_expired_codes() -> None:
         db.session.commit()
     except Exception:  # noqa: BLE001 - clean-up must never fail a request
         db.session.rollback()
+
+
+def _locked_code_exists(email: str, now) -> bool:
+    """Whether the email's live code was locked by too many wrong tries (rather than used or expired)."""
+    return db.session.scalar(
+        sa.select(VerificationCode.id).where(
+            VerificationCode.email == email, VerificationCode.used.is_(False), VerificationCode.expires_at > now,
+            VerificationCode.attempts >= MAX_ATTEMPTS,
+        ).limit(1)
+    ) is not None
 
 
 def verify_code(email_input: object, code_input: object) -> str:
@@ -187,7 +202,7 @@ def verify_code(email_input: object, code_input: object) -> str:
         .limit(1)
     )
     if row is None:
-        raise ApiError(400, "invalid or expired code")
+        raise ApiError(400, "invalid or expired code", reason="locked" if _locked_code_exists(email, now) else "expired")
     matches = hmac.compare_digest(code.encode(), row.code.encode())
     development = dev_code(current_app.config)
     if not matches and not (development and hmac.compare_digest(code.encode(), development.encode())):
@@ -204,7 +219,7 @@ def verify_code(email_input: object, code_input: object) -> str:
                 .values(attempts=MAX_ATTEMPTS)
             )
         db.session.commit()
-        raise ApiError(400, "invalid or expired code")
+        raise ApiError(400, "invalid or expired code", reason="locked" if attempts >= MAX_ATTEMPTS else "wrong")
     claimed = db.session.execute(
         sa.update(VerificationCode)
         .where(VerificationCode.id == row.id, VerificationCode.used.is_(False))

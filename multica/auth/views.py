@@ -63,6 +63,35 @@ def _verify(email_input: object, code_input: object, *, browser_session: bool = 
     return user
 
 
+# What the sign-in pages tell people, for the API's messages (D20.5); the API keeps its own words.
+_SENTENCES = {
+    "email is required": "Enter your email address.",
+    "email is invalid": "Enter a full email address, like name@example.com.",
+    "email and code are required": "Enter the 6-digit code from the email.",
+    "failed to send verification code": "We couldn't send the email just now. Please try again in a minute.",
+    "failed to create user": "We couldn't create your account just now. Please try again in a minute.",
+    "failed to lookup user": "Something went wrong on our side. Please try again in a minute.",
+}
+_CODE_SENTENCES = {
+    "locked": "That code was entered wrong too many times, so it is locked. Request a new code below.",
+    "wrong": "That code isn't right. Check the email we sent and try again.",
+    "expired": "That code has expired or was already used. Request a new code below.",
+}
+
+
+def page_message(error: ApiError) -> str:
+    """A sentence for a person about a refused sign-in step."""
+    if error.status == 429 and error.retry_after is not None:
+        seconds = error.retry_after
+        return f"Please wait {seconds} second{'' if seconds == 1 else 's'} before requesting another code."
+    if error.message == "invalid or expired code":
+        return _CODE_SENTENCES.get(error.reason, _CODE_SENTENCES["expired"])
+    if error.message in _SENTENCES:
+        return _SENTENCES[error.message]
+    text = error.message[:1].upper() + error.message[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _string_field(body: dict, name: str) -> object:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
@@ -88,6 +117,12 @@ def verify_code_api():
     body = json_object(MAX_AUTH_BODY)
     user = _verify(_string_field(body, "email"), _string_field(body, "code"))
     return jsonify(token=issue_token(str(user.id)), user=user.to_dict())
+
+
+@bp.get("/auth/logout")
+def logout_page():
+    """A GET never signs anyone out (a link or a prefetch could); it shows the sign-out button instead."""
+    return render_template("auth/logout.html", signed_in=current_user() is not None)
 
 
 @bp.post("/auth/logout")
@@ -131,7 +166,9 @@ def login_send_code():
     try:
         email = _send(email_input)
     except ApiError as exc:
-        return _login_page(exc.status, error=exc.message, email=email_input)
+        # A resend that must wait keeps the code form: the code already sent still works.
+        step = "code" if exc.status == 429 and request.form.get("resend") else None
+        return _login_page(exc.status, error=page_message(exc), email=email_input, step=step)
     return _login_page(step="code", email=email, info=f"We sent a 6-digit code to {email}.")
 
 
@@ -143,5 +180,5 @@ def login_verify():
     try:
         user = _verify(email_input, request.form.get("code", ""))
     except ApiError as exc:
-        return _login_page(exc.status, error=exc.message, email=email_input, step="code")
+        return _login_page(exc.status, error=page_message(exc), email=email_input, step="code")
     return redirect(destination_after_sign_in(user, request.form.get("next")))

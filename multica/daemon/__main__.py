@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         server=args.server, token=args.token, providers=args.provider,
         daemon_id=args.daemon_id or default_daemon_id(), interval=args.interval,
     )
+    if args.daemon_id:
+        settings.name = args.daemon_id  # the runtime is listed under the id the user chose
     stop = threading.Event()
     # Both signals end the heartbeat loop the same way, so Ctrl-C also deregisters.
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -16,7 +16,11 @@ class Issue(db.Model):
     """An issue; `number` is per workspace and `key` is `<PREFIX>-<number>`."""
 
     __tablename__ = "issue"
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "number", name="uq_issue_workspace_id_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "number", name="uq_issue_workspace_id_number"),
+        # A form that must count once (the onboarding first issue) names its submission; NULLs never collide.
+        sa.UniqueConstraint("workspace_id", "idempotency_key", name="uq_issue_workspace_id_idempotency_key"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     workspace_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
@@ -27,6 +31,7 @@ class Issue(db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default="todo", server_default="todo")
     assignee_agent_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("agent.id", ondelete="SET NULL"))
     creator_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     first_executed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -12,8 +12,13 @@ from multica.agents.service import agents_of
 from multica.auth.identity import current_user, login_required_page
 from multica.errors import ApiError
 from multica.issues import bp
-from multica.issues.service import create_issue, issues_of
-from multica.workspaces.service import member_workspace_or_404, workspaces_of
+from multica.issues.service import assign_issue, create_issue, issue_by_key, issues_of
+from multica.runtimes.service import workspace_runtimes
+from multica.workspaces.service import member_workspace_or_404
+
+
+# How each issue status reads on the list.
+ISSUE_STATUS_LABELS = {"todo": "To do", "in_progress": "In progress", "done": "Done", "cancelled": "Cancelled"}
 
 
 def _issues_response(workspace, status: int = 200, *, title: str = "", error: str | None = None):
@@ -22,7 +27,8 @@ def _issues_response(workspace, status: int = 200, *, title: str = "", error: st
     names = {agent.id: agent.name for agent in agents}
     return make_response(render_template(
         "issues/issues.html", workspace=workspace, issues=issues_of(workspace), agent_names=names,
-        agents=agents, workspaces=workspaces_of(current_user()), title=title, error=error,
+        agents=agents, has_runtime=bool(agents) or bool(workspace_runtimes(workspace)), title=title, error=error,
+        issue_status_labels=ISSUE_STATUS_LABELS,
     ), status)
 
 
@@ -46,3 +52,18 @@ def create_issue_page(slug: str):
     except ApiError as error:
         return _issues_response(workspace, error.status, title=title, error=error.message)
     return redirect(url_for("issues.issues_page", slug=workspace.slug))
+
+
+@bp.post("/<slug>/issues/<key>/assignee")
+@login_required_page
+def assign_issue_page(slug: str, key: str):
+    """Assign an issue from the list (or unassign it), then show the list again."""
+    workspace = member_workspace_or_404(current_user(), slug)
+    issue = issue_by_key(workspace, key)
+    if issue is None:
+        raise ApiError(404, "issue not found")
+    try:
+        assign_issue(workspace, issue, request.form.get("assignee") or None)
+    except ApiError as error:
+        return _issues_response(workspace, error.status, error=error.message)
+    return redirect(url_for("issues.issues_page", slug=workspace.slug), 303)

@@ -1,50 +1,56 @@
-"""Onboarding pages: the server-rendered steps of SPEC §9.5 (D10).
+"""Onboarding pages: the server-rendered steps of SPEC §9.5 (D10, D20.4).
 
-The step lives in the URL (`/onboarding?step=runtime&workspace=<id>`) and nowhere else: every entry
-without a step starts at Welcome (§9.1). The flow's choices ride along as query or form fields
-(`workspace`, `runtime`, `agent`, and the sticky `waitlist=1` latch). GETs only read; every state
-change is a POST to `/onboarding` naming its `intent`, which redirects or re-renders the step with
-an inline error and a 4xx, so the whole flow works without JavaScript. `static/js/onboarding.js` only enhances it: button states,
-the live runtime list and the frontend-only events of §9.6.
+The step lives in the URL (`/onboarding?step=runtime&workspace=<id>`); an entry without a step
+starts at Welcome for a new run and otherwise resumes at the first unfinished step
+(`flow.resume_point`). The flow's choices ride along as query or form fields (`workspace`,
+`runtime`, `agent`, and the sticky `waitlist=1` latch), read and checked by `onboarding/flow.py`.
+GETs only read; every state change is a POST to `/onboarding` naming its `intent`, which redirects
+(POST/redirect/GET) or re-renders the step with an inline error and a 4xx, so the whole flow works
+without JavaScript. `static/js/onboarding.js` only enhances it: button states, the live runtime
+list and the frontend-only events of §9.6.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import make_response, redirect, render_template, request, url_for
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from multica.agents.models import Agent
-from multica.agents.service import create_agent
+from multica.agents.service import TEMPLATE_CHOICES, create_agent
 from multica.auth.identity import current_user, login_required_page
-from multica.db_utils import parse_uuid
 from multica.errors import ApiError
 from multica.extensions import db
 from multica.issues.service import create_issue
 from multica.onboarding import bp
+from multica.onboarding.flow import (
+    STEPS,
+    Flow,
+    first_issue_key,
+    missing_step,
+    questionnaire_from_form,
+    read_flow,
+    resume_point,
+)
 from multica.onboarding.service import (
-    MAX_OTHER_BYTES,
-    SLOTS,
     complete_onboarding,
     join_cloud_waitlist,
     recommend_template,
     update_questionnaire,
 )
-from multica.runtimes.models import Runtime
-from multica.runtimes.service import create_daemon_token, workspace_runtimes
+from multica.runtimes.service import ONLINE, create_daemon_token, remember_token_once, take_token_once, workspace_runtimes
 from multica.web.public_config import daemon_urls
-from multica.workspaces.models import Workspace
-from multica.workspaces.service import create_workspace, membership, require_member_workspace, workspaces_of
+from multica.workspaces.service import SlugTaken, create_workspace_from_form, workspaces_of
 
 logger = logging.getLogger("multica.onboarding")
 
-# Progress order (§9.5); Welcome comes before it and is not part of the indicator.
-STEPS = ("questionnaire", "workspace", "runtime", "agent", "first_issue")
 STEP_LABELS = {"questionnaire": "About you", "workspace": "Workspace", "runtime": "Runtime", "agent": "Agent", "first_issue": "First issue"}
 PANELS = ("cli", "waitlist")
+NO_RUNTIME = (
+    "Choose a runtime to continue. Start the daemon with the command above, refresh the list and pick its "
+    "runtime, or skip for now."
+)
 # The three single-choice questions (§9.1 values), in the order they are asked.
 QUESTIONS = (
     ("team_size", "Who will be using Multica?", (("solo", "Just me"), ("team", "My team"), ("other", "Other"))),
@@ -56,64 +62,11 @@ QUESTIONS = (
         ("other", "Other"),
     )),
 )
-TEMPLATE_CHOICES = (
-    ("coding", "Coding", "Writes and reviews code in your repositories."),
-    ("planning", "Planning", "Breaks work down into issues and keeps plans current."),
-    ("writing", "Writing", "Drafts docs, specs and release notes."),
-    ("assistant", "Assistant", "A general helper for whatever comes up."),
-)
-
-
-@dataclass(frozen=True)
-class Flow:
-    """What this onboarding run has chosen so far, as carried in the URL or the posted form."""
-
-    workspace: Workspace | None = None
-    runtime: Runtime | None = None
-    agent: Agent | None = None
-    waitlist: bool = False
-
-    def params(self, **extra) -> dict:
-        """Query parameters that carry the flow to the next URL (empty values left out)."""
-        values = {
-            "workspace": str(self.workspace.id) if self.workspace else None,
-            "runtime": str(self.runtime.id) if self.runtime else None,
-            "agent": str(self.agent.id) if self.agent else None,
-            "waitlist": "1" if self.waitlist else None,
-        }
-        values.update(extra)
-        return {key: value for key, value in values.items() if value}
-
-    @property
-    def completion_path(self) -> str:
-        """§9.5: `full` with a runtime, else `cloud_waitlist` when the form was sent in this flow, else skipped."""
-        if self.runtime is not None or self.agent is not None:
-            return "full"
-        return "cloud_waitlist" if self.waitlist else "runtime_skipped"
 
 
 def _flow(user, *, strict: bool) -> Flow:
-    """The flow from `request.values`; `strict` (POSTs) turns a foreign or malformed workspace into 400/403."""
-    raw_workspace = request.values.get("workspace", "")
-    workspace = None
-    if strict and raw_workspace:
-        workspace = require_member_workspace(user, raw_workspace, field="workspace")
-    elif raw_workspace:
-        workspace_id = parse_uuid(raw_workspace)
-        if workspace_id is not None and membership(user, workspace_id) is not None:
-            workspace = db.session.get(Workspace, workspace_id)
-    runtime = _in_workspace(Runtime, workspace, request.values.get("runtime", ""))
-    agent = _in_workspace(Agent, workspace, request.values.get("agent", ""))
-    return Flow(workspace, runtime, agent, request.values.get("waitlist") == "1")
-
-
-def _in_workspace(model, workspace: Workspace | None, raw_id: str):
-    """The `model` row with `raw_id` when it belongs to `workspace`; anything else counts as no choice."""
-    row_id = parse_uuid(raw_id)
-    if workspace is None or row_id is None:
-        return None
-    row = db.session.get(model, row_id)
-    return row if row is not None and row.workspace_id == workspace.id else None
+    """The flow carried by this request's query or form."""
+    return read_flow(user, request.values, strict=strict)
 
 
 def step_url(step: str | None, flow: Flow = Flow(), **extra) -> str:
@@ -136,33 +89,16 @@ def _render(step: str, flow: Flow, status: int = 200, **context):
     return response
 
 
-def _questionnaire_from(form) -> tuple[dict, dict]:
-    """The full questionnaire a form submits, and the per-question problems (§9.5 Continue rules)."""
-    answers: dict = {}
-    problems: dict = {}
-    for slot, allowed in SLOTS.items():
-        value = form.get(slot) or None
-        other = (form.get(f"{slot}_other") or "").strip()
-        if value not in allowed:
-            value = None
-            problems[slot] = "Please pick one."
-        elif value == "other" and not other:
-            problems[slot] = "Tell us a little more in the box."
-        elif value == "other" and len(other.encode("utf-8")) > MAX_OTHER_BYTES:
-            problems[slot] = f"Please keep it under {MAX_OTHER_BYTES} characters."
-        answers[slot] = value
-        # Choosing a concrete option resets that question's free text (§9.5).
-        answers[f"{slot}_other"] = other if value == "other" and other else None
-    return answers, problems
-
-
 def _runtime_step(flow: Flow, status: int = 200, **context):
     """The runtime step with its live list and the daemon command for this server."""
     server_url = daemon_urls()[0] or request.url_root.rstrip("/")
     panel = context.pop("panel", request.values.get("panel"))
+    token = take_token_once(flow.workspace)
+    if token:
+        panel = "cli"
     return _render(
         "runtime", flow, status, runtimes=workspace_runtimes(flow.workspace), server_url=server_url,
-        panel=panel if panel in PANELS else None, **context,
+        panel=panel if panel in PANELS else None, token=token, **context,
     )
 
 
@@ -182,7 +118,7 @@ def _agent_step(flow: Flow, status: int = 200, *, selected: str | None = None, n
 @bp.get("/onboarding")
 @login_required_page
 def onboarding_page():
-    """Render the step named in the URL (Welcome when there is none)."""
+    """Render the step named in the URL; without one, Welcome or the first unfinished step."""
     user = current_user()
     step = request.args.get("step", "")
     flow = _flow(user, strict=False)
@@ -191,17 +127,48 @@ def onboarding_page():
         return _render("questionnaire", flow, questions=QUESTIONS, answers=answers, problems={})
     if step == "workspace":
         return _render("workspace", flow, form={}, error=None)
-    if step in ("runtime", "agent", "first_issue") and flow.workspace is None:
-        return redirect(step_url("workspace", flow))
+    earlier = missing_step(step, flow)
+    if earlier == "runtime":
+        # "Connect & continue" without a runtime (or with one that went away) stays on the step and says why.
+        return _runtime_step(Flow(flow.workspace, waitlist=flow.waitlist), 400, panel="cli", runtime_problem=NO_RUNTIME)
+    if earlier is not None:
+        return redirect(_back_to(earlier, flow))
+    if step == "agent" and flow.runtime.status != ONLINE:
+        return _offline_runtime(flow)
     if step == "runtime":
         return _runtime_step(flow)
     if step == "agent":
-        if flow.runtime is None:  # §9.5: the agent step is only reached with a runtime
-            return redirect(step_url("runtime", flow, panel="cli"))
         return _agent_step(flow)
     if step == "first_issue":
         return _render("first_issue", flow, title="", error=None)
-    return _render("welcome", Flow())
+    if step:
+        return redirect(step_url(None))
+    return _resume(user)
+
+
+def _resume(user):
+    """`/onboarding` with no step: Welcome for a new run, else the first unfinished step (D20.4)."""
+    resumed, flow = resume_point(user, workspaces_of(user))
+    if resumed is None:
+        return _render("welcome", Flow())
+    if resumed == "done":
+        return redirect(url_for("issues.issues_page", slug=flow.workspace.slug))
+    return redirect(step_url(resumed, flow))
+
+
+def _offline_runtime(flow: Flow):
+    """The runtime step again, saying the chosen runtime is offline (it could not run an agent)."""
+    name = flow.runtime.name or flow.runtime.daemon_id
+    problem = (
+        f"The runtime “{name}” is offline, so an agent could not run on it. Start its daemon again, "
+        "refresh the list and choose it once it is online, or skip for now."
+    )
+    return _runtime_step(Flow(flow.workspace, waitlist=flow.waitlist), 409, panel="cli", runtime_problem=problem)
+
+
+def _back_to(step: str, flow: Flow) -> str:
+    """The URL of the earlier step a request lacked (the runtime step opens its CLI panel)."""
+    return step_url(step, flow, panel="cli") if step == "runtime" else step_url(step, flow)
 
 
 def _complete(user, flow: Flow) -> None:
@@ -225,7 +192,7 @@ def _skip_existing(user):
 def _submit_questionnaire(user):
     """Store the full answers (PATCH semantics) and move on to the workspace step."""
     flow = _flow(user, strict=False)
-    answers, problems = _questionnaire_from(request.form)
+    answers, problems = questionnaire_from_form(request.form)
     if problems:
         return _render("questionnaire", flow, 400, questions=QUESTIONS, answers=answers, problems=problems)
     update_questionnaire(user, answers, platform="web")
@@ -235,26 +202,32 @@ def _submit_questionnaire(user):
 def _submit_workspace(user):
     """Create a workspace (the creator becomes its owner) and go on to the runtime step with it."""
     flow = _flow(user, strict=False)
+    form = request.form.to_dict()
     try:
-        workspace = create_workspace(user, request.form.get("name", ""), request.form.get("slug", ""))
+        workspace = create_workspace_from_form(user, form.get("name", ""), form.get("slug", ""))
+    except SlugTaken as error:
+        form["slug"] = error.suggestion
+        return _render("workspace", flow, error.status, form=form, error=error.sentence)
     except ApiError as error:
-        return _render("workspace", flow, error.status, form=request.form, error=error.message)
+        return _render("workspace", flow, error.status, form=form, error=error.message)
     return redirect(step_url("runtime", Flow(workspace, waitlist=flow.waitlist)))
 
 
 def _create_token(user):
-    """Mint a daemon token and show it on this response only (it is never in a URL or shown again)."""
+    """Mint a daemon token for the next page to show once (it is never in a URL or shown again)."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("runtime", flow):
         return redirect(step_url("workspace", flow))
     _, token = create_daemon_token(user, flow.workspace, "onboarding")
-    return _runtime_step(flow, 201, panel="cli", token=token)
+    remember_token_once(flow.workspace, token)
+    # POST/redirect/GET: a reload of the page that shows the token mints nothing.
+    return redirect(step_url("runtime", flow, panel="cli") + "#cli", 303)
 
 
 def _submit_waitlist(user):
     """Join the cloud waitlist; this does not advance, it only sets the flow's waitlist latch."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("runtime", flow):
         return redirect(step_url("workspace", flow))
     try:
         join_cloud_waitlist(user, request.form.get("email", ""), request.form.get("reason", ""))
@@ -267,7 +240,7 @@ def _submit_waitlist(user):
 def _finish(user):
     """Skip at the runtime step (or Retry at the last one): complete once with the flow's path."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("first_issue", flow):
         return redirect(step_url("workspace", flow))
     _complete(user, flow)
     return redirect(step_url("first_issue", flow))
@@ -276,8 +249,11 @@ def _finish(user):
 def _submit_agent(user):
     """Create the agent on the chosen runtime, complete onboarding as `full`, then offer a first issue."""
     flow = _flow(user, strict=True)
-    if flow.workspace is None or flow.runtime is None:
-        return redirect(step_url("runtime" if flow.workspace else "workspace", flow))
+    earlier = missing_step("agent", flow)
+    if earlier is not None:
+        return redirect(_back_to(earlier, flow))
+    if flow.runtime.status != ONLINE:
+        return _offline_runtime(flow)
     template = request.form.get("template", "")
     try:
         agent = create_agent(user, flow.workspace, runtime_id=str(flow.runtime.id), template=template, name=request.form.get("name"))
@@ -289,12 +265,18 @@ def _submit_agent(user):
 
 
 def _submit_first_issue(user):
-    """Create the first issue (assigned to the new agent, when there is one) and open the workspace."""
+    """Create the first issue (assigned to the new agent, when there is one) and open the workspace.
+
+    The issue is keyed by the user, so Back and resubmit, a replayed POST or a double click count once.
+    """
     flow = _flow(user, strict=True)
-    if flow.workspace is None:
+    if missing_step("first_issue", flow):
         return redirect(step_url("workspace", flow))
     try:
-        create_issue(user, flow.workspace, title=request.form.get("title", ""), assignee_agent_id=str(flow.agent.id) if flow.agent else None, platform="web")
+        create_issue(
+            user, flow.workspace, title=request.form.get("title", ""), assignee_agent_id=str(flow.agent.id) if flow.agent else None,
+            platform="web", idempotency_key=first_issue_key(user),
+        )
     except ApiError as error:
         return _render("first_issue", flow, error.status, title=request.form.get("title", ""), error=error.message)
     return redirect(url_for("issues.issues_page", slug=flow.workspace.slug))

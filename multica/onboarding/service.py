@@ -130,12 +130,18 @@ def join_cloud_waitlist(user: User, email_input: object, reason_input: object) -
     return user
 
 
+# §9.5 (D20): with role "other" (or none), the use case decides.
+TEMPLATE_FOR_USE_CASE = {"coding": "coding", "planning": "planning", "writing_research": "writing"}
+
+
 def recommend_template(role: object, use_case: object) -> str:
     """The agent template pre-selected for a questionnaire (SPEC §9.5)."""
+    if role == "founder":
+        return "assistant"
     if role == "writer":
         return "writing"
     if role == "developer":
         return "planning" if use_case == "planning" else "coding"
     if role == "product_lead":
         return "coding" if use_case == "coding" else "planning"
-    return "assistant"
+    return TEMPLATE_FOR_USE_CASE.get(use_case, "assistant") if isinstance(use_case, str) else "assistant"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import session
 from sqlalchemy.exc import SQLAlchemyError
 
 from multica.analytics import events
@@ -25,6 +26,7 @@ from multica.auth.models import User
 from multica.db_utils import insert_ignoring_conflicts, parse_uuid, utcnow
 from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import row_in_workspace
 from multica.runtimes.models import DaemonToken, Runtime
 from multica.workspaces.models import Workspace
 
@@ -94,6 +96,27 @@ def daemon_token_for(raw_token: str | None) -> DaemonToken:
     if token is None or token.revoked_at is not None:
         raise ApiError(401, "invalid daemon token")
     return token
+
+
+SHOWN_TOKEN_KEY = "daemon_token_once"
+
+
+def remember_token_once(workspace: Workspace, token: str) -> None:
+    """Keep a new token for the next page of this workspace to show, once (POST/redirect/GET).
+
+    It rides in the signed, HttpOnly session cookie of the browser that asked for it, which is
+    the only one shown it anyway, and is dropped by the GET that displays it.
+    """
+    session[SHOWN_TOKEN_KEY] = {"workspace_id": str(workspace.id), "token": token}
+
+
+def take_token_once(workspace: Workspace) -> str | None:
+    """The token `remember_token_once` kept for this workspace, forgotten as it is read."""
+    kept = session.get(SHOWN_TOKEN_KEY)
+    if not isinstance(kept, dict) or kept.get("workspace_id") != str(workspace.id):
+        return None
+    session.pop(SHOWN_TOKEN_KEY, None)
+    return kept.get("token")
 
 
 def _touch(token_id: uuid.UUID, now: datetime) -> None:
@@ -250,3 +273,25 @@ def workspace_runtimes(workspace: Workspace) -> list[Runtime]:
     return list(db.session.scalars(
         sa.select(Runtime).where(Runtime.workspace_id == workspace.id).order_by(Runtime.created_at.desc(), Runtime.provider)
     ))
+
+
+def daemon_tokens_of(workspace: Workspace) -> list[DaemonToken]:
+    """The workspace's daemon tokens, live ones first, newest first within each group."""
+    return list(db.session.scalars(
+        sa.select(DaemonToken).where(DaemonToken.workspace_id == workspace.id)
+        .order_by(DaemonToken.revoked_at.is_not(None), DaemonToken.created_at.desc())
+    ))
+
+
+def online_runtime(workspace: Workspace, raw_id: object) -> Runtime:
+    """The workspace's runtime `raw_id` when it is online, for a page that binds work to it.
+
+    ApiError 400 `runtime is required` when none is named, 404 when it is not the workspace's, and
+    409 `runtime is offline` when its daemon is not connected (an agent there could not run).
+    """
+    if raw_id in (None, ""):
+        raise ApiError(400, "runtime is required")
+    runtime = row_in_workspace(Runtime, workspace, raw_id, noun="runtime")
+    if runtime.status != ONLINE:
+        raise ApiError(409, "runtime is offline")
+    return runtime

@@ -16,6 +16,12 @@ def index():
     return render_template("web/index.html")
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon, where browsers look for it first."""
+    return current_app.send_static_file("favicon.ico"), 200, {"Cache-Control": "public, max-age=86400"}
+
+
 @bp.get("/api/config")
 def api_config():
     """Anonymous-safe settings, re-read from the environment on every request (key rotation)."""

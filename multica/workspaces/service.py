@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import sqlalchemy as sa
 from flask import abort, current_app
@@ -70,6 +71,67 @@ def create_workspace(user: User, name: object, slug: object) -> Workspace:
         raise ApiError(409, "workspace slug already exists") from None
     record_event(events.workspace_created(str(user.id), str(workspace.id)))
     return workspace
+
+
+class SlugTaken(ApiError):
+    """The URL asked for is in use; `suggestion` is a free one to offer instead."""
+
+    def __init__(self, slug: str, suggestion: str) -> None:
+        super().__init__(409, "workspace slug already exists")
+        self.slug = slug
+        self.suggestion = suggestion
+        self.sentence = f"The URL “{slug}” is already taken. “{suggestion}” is free: keep it, or choose another."
+
+
+# Sentences for people (the forms), for the API's refusals of a workspace's name and URL.
+FORM_SENTENCES = {
+    "name is required": "Give the workspace a name.",
+    "name is too long": f"That name is too long: keep it to {MAX_NAME_BYTES} characters (fewer for accented letters or emoji).",
+    "invalid slug": "The URL can use lowercase letters, digits and dashes (2 to 48 of them), and not a word the app itself uses.",
+    "workspace creation is disabled": "Creating workspaces is turned off on this server.",
+}
+
+
+def slug_is_free(slug: str) -> bool:
+    """No workspace uses `slug` and the app does not reserve it."""
+    if slug in RESERVED_SLUGS:
+        return False
+    return db.session.scalar(sa.select(Workspace.id).where(Workspace.slug == slug)) is None
+
+
+def free_slug(base: str) -> str:
+    """`base` when it is free, else the first free `base-2`, `base-3`, …; `base` is cut to leave room for the suffix."""
+    base = base if len(base) >= 2 and SLUG.fullmatch(base) else "workspace"
+    if slug_is_free(base):
+        return base
+    for number in range(2, 10_000):
+        suffix = f"-{number}"
+        candidate = base[: 48 - len(suffix)].rstrip("-") + suffix
+        if slug_is_free(candidate):
+            return candidate
+    return f"workspace-{uuid.uuid4().hex[:8]}"
+
+
+def create_workspace_from_form(user: User, name: object, slug: object) -> Workspace:
+    """A form's workspace: an empty URL gets a free one made from the name; a taken URL raises SlugTaken.
+
+    Other refusals are ApiErrors whose message is a sentence for the page (FORM_SENTENCES).
+    """
+    try:
+        clean_name, _ = validate_workspace_input(name, "placeholder")
+        wanted = slug.strip().lower() if isinstance(slug, str) else ""
+        if not wanted:
+            wanted = free_slug(slug_from_name(clean_name))
+        try:
+            return create_workspace(user, clean_name, wanted)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            raise SlugTaken(wanted, free_slug(wanted)) from None
+    except SlugTaken:
+        raise
+    except ApiError as error:
+        raise ApiError(error.status, FORM_SENTENCES.get(error.message, error.message)) from None
 
 
 def workspaces_of(user: User) -> list[Workspace]:

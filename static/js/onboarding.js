@@ -107,7 +107,9 @@
   function runtimeItem(runtime, checked) {
     const span = (className, text) => Object.assign(document.createElement("span"), { className, textContent: text });
     const input = Object.assign(document.createElement("input"), {
-      type: "radio", name: "runtime", value: runtime.id, required: true, checked,
+      type: "radio", name: "runtime", value: runtime.id, required: true,
+      // An offline runtime cannot run an agent, so it cannot be chosen to continue.
+      disabled: runtime.status !== "online", checked: checked && runtime.status === "online",
     });
     const label = Object.assign(document.createElement("label"), { className: "choice" });
     label.append(
@@ -134,7 +136,7 @@
     let polling = false; // one poll loop at a time, however often the CLI panel is reopened
 
     // The list refreshes itself, so the no-JS "Refresh" link goes away.
-    picker.querySelector("[data-refresh]").hidden = true;
+    section.querySelector("[data-refresh]").hidden = true;
     picker.querySelector("[data-live-hint]").hidden = false;
 
     const selectedRuntime = () => (list.querySelector("input:checked") || {}).value || "";

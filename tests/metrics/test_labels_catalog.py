@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from multica.agents.service import TEMPLATE_CHOICES
 from multica.analytics import catalog, events
 from multica.metrics.labels import NORMALIZERS, ONBOARDING_PATHS
-from multica.onboarding.pages import TEMPLATE_CHOICES
 from multica.onboarding.service import SLOTS
-
 
 # SPEC §7 sends `workspace_created`/`agent_created` `source` through the task-source normaliser,
 # whose allow-list (§6.4) is the task sources: `onboarding` is bucketed to `other` on purpose.

@@ -273,12 +273,23 @@ def test_waitlist_reason_of_500_bytes(app, client):
 USE_CASES = ["coding", "planning", "writing_research", "explore", "other", None]
 
 
+@pytest.mark.parametrize(
+    ("role", "use_case", "template"),
+    [("other", "coding", "coding"), ("other", "planning", "planning"), ("other", "writing_research", "writing"),
+     ("other", "explore", "assistant"), ("other", "other", "assistant"), ("other", None, "assistant")],
+)
+def test_role_other_is_recommended_by_use_case(role, use_case, template):
+    assert recommend_template(role, use_case) == template
+
+
 @pytest.mark.parametrize("use_case", USE_CASES)
 def test_recommend_template(use_case):
-    assert recommend_template("other", use_case) == "assistant"
+    # D20: role "other" (or none, or unknown) decides by use case; the reference said "assistant" for all.
+    by_use_case = {"coding": "coding", "planning": "planning", "writing_research": "writing"}.get(use_case, "assistant")
+    assert recommend_template("other", use_case) == by_use_case
     assert recommend_template("founder", use_case) == "assistant"
     assert recommend_template("writer", use_case) == "writing"
     assert recommend_template("developer", use_case) == ("planning" if use_case == "planning" else "coding")
     assert recommend_template("product_lead", use_case) == ("coding" if use_case == "coding" else "planning")
-    assert recommend_template(None, use_case) == "assistant"
-    assert recommend_template("astronaut", use_case) == "assistant"
+    assert recommend_template(None, use_case) == by_use_case
+    assert recommend_template("astronaut", use_case) == by_use_case

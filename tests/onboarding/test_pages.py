@@ -106,6 +106,15 @@ def register_runtime(app, token: str, provider: str = "claude", daemon_id: str =
     return response.json["runtimes"][0]
 
 
+def create_token(browser, workspace_id: str, **extra) -> tuple[str, str]:
+    """Press "Create a connection token": POST, a 303 to the runtime step, and the token shown there once."""
+    response = browser.post("/onboarding", {"intent": "daemon_token", "workspace": workspace_id, **extra}, status=303)
+    assert query(response.location) == {"step": "runtime", "workspace": workspace_id, "panel": "cli"}
+    assert response.location.endswith("#cli")
+    page = browser.follow(response).text
+    return re.search(r"<code class=\"token\" data-daemon-token>(mdt_[^<]+)</code>", page).group(1), page
+
+
 # ---- access and Welcome ------------------------------------------------------------------------------
 
 def test_anonymous_visitors_are_sent_to_login_with_next(client):
@@ -116,11 +125,9 @@ def test_anonymous_visitors_are_sent_to_login_with_next(client):
     assert response.status_code == 302 and response.location.startswith("/login?next=")
 
 
-def test_welcome_is_where_every_entry_without_a_step_starts(app):
+def test_welcome_starts_a_new_run(app):
     user = create_user(app)
-    browser = Browser(app, user)
-    answer_questionnaire(browser)
-    page = browser.get("/onboarding").text
+    page = Browser(app, user).get("/onboarding").text
     assert "Welcome to Multica" in page
     assert 'aria-label="Setup progress"' not in page  # the indicator leaves Welcome out
     assert 'href="/onboarding?step=questionnaire"' in page
@@ -131,6 +138,23 @@ def test_welcome_is_where_every_entry_without_a_step_starts(app):
     )
     # "I've done this before" needs a workspace to land in.
     assert "I've done this before" not in html.unescape(page)
+
+
+def test_coming_back_resumes_at_the_first_unfinished_step(app, sink):
+    """D20.4: once the questionnaire is answered, `/onboarding` never shows Welcome again."""
+    user = create_user(app)
+    browser = Browser(app, user)
+    answer_questionnaire(browser)
+    response = browser.client.get("/onboarding")
+    assert query(response.location) == {"step": "workspace"}
+    workspace_id, _ = create_flow_workspace(browser, "resumed")
+    assert query(browser.client.get("/onboarding").location) == {"step": "runtime", "workspace": workspace_id}
+    browser.post("/onboarding", {"intent": "finish", "workspace": workspace_id})  # Skip
+    assert query(browser.client.get("/onboarding").location) == {"step": "first_issue", "workspace": workspace_id}
+    browser.post("/onboarding", {"intent": "first_issue", "workspace": workspace_id, "title": "First"})
+    assert browser.client.get("/onboarding").location == "/resumed/issues"
+    # An unknown step is not a way back to Welcome either.
+    assert browser.client.get("/onboarding?step=nope").location == "/onboarding"
 
 
 def test_progress_indicator_marks_the_current_step(app):
@@ -284,24 +308,25 @@ def test_workspace_step_offers_the_first_listed_workspace(app):
 
 
 @pytest.mark.parametrize(
-    ("name", "slug", "status", "message"),
+    ("name", "slug", "status", "message", "kept"),
     [
-        ("", "acme", 400, "Name is required."),
-        ("Acme", "Not a slug!", 400, "Invalid slug."),
-        ("Acme", "api", 400, "Invalid slug."),
-        ("Acme", "taken-slug", 409, "Workspace slug already exists."),
+        ("", "acme", 400, "Give the workspace a name.", "acme"),
+        ("Acme", "Not a slug!", 400, "The URL can use lowercase letters, digits and dashes", "Not a slug!"),
+        ("Acme", "api", 400, "The URL can use lowercase letters, digits and dashes", "api"),
+        # A taken URL comes back with a free one filled in, said in plain words (D20.4).
+        ("Acme", "taken-slug", 409, "The URL “taken-slug” is already taken. “taken-slug-2” is free", "taken-slug-2"),
     ],
 )
-def test_workspace_errors_are_shown_inline(app, sink, name, slug, status, message):
+def test_workspace_errors_are_shown_inline(app, sink, name, slug, status, message, kept):
     other = create_user(app)
     create_workspace(app, other, slug="taken-slug")
     user = create_user(app)
     browser = Browser(app, user)
     browser.get("/onboarding?step=workspace")
     response = browser.post("/onboarding", {"intent": "workspace", "name": name, "slug": slug}, status=status)
-    assert message in response.text
+    assert message in html.unescape(response.text)
     assert 'aria-current="step">Workspace' in response.text
-    assert f'value="{html.escape(slug)}"' in response.text  # what they typed is kept
+    assert f'value="{html.escape(kept)}"' in response.text  # what they typed is kept, or the free URL offered
     flush(app)
     assert user_events(sink, user) == []
 
@@ -356,16 +381,15 @@ def test_connection_token_is_shown_once_with_the_exact_command(app):
     workspace = create_workspace(app, user)
     browser = Browser(app, user)
     browser.get(f"/onboarding?step=runtime&workspace={workspace['id']}&panel=cli")
-    response = browser.post("/onboarding", {"intent": "daemon_token", "workspace": workspace["id"], "panel": "cli"}, status=201)
-    token = re.search(r"<code class=\"token\" data-daemon-token>(mdt_[^<]+)</code>", response.text).group(1)
-    assert f"python -m multica.daemon --server http://localhost --token {token} --provider claude" in response.text
-    assert response.headers["Cache-Control"] == "no-store"
+    token, page = create_token(browser, workspace["id"], panel="cli")
+    assert f"python -m multica.daemon --server http://localhost --token {token} --provider claude" in page
+    assert browser.client.get(f"/onboarding?step=runtime&workspace={workspace['id']}").headers["Cache-Control"] == "no-store"
     # The token works for the daemon, and it is never shown again.
     register_runtime(app, token)
     page = browser.get(f"/onboarding?step=runtime&workspace={workspace['id']}&panel=cli").text
     assert token not in page
     assert "--token &lt;token&gt; --provider claude" in page
-    assert re.search(r'<input type="radio" name="runtime" value="' + UUID + '" required>', page)
+    assert re.search(r'<input type="radio" name="runtime" value="' + UUID + r'" required\s*>', page)
 
 
 def test_daemon_command_names_the_public_server_url_when_configured(app, monkeypatch):
@@ -374,7 +398,7 @@ def test_daemon_command_names_the_public_server_url_when_configured(app, monkeyp
     workspace = create_workspace(app, user)
     browser = Browser(app, user)
     browser.get("/onboarding")
-    page = browser.post("/onboarding", {"intent": "daemon_token", "workspace": workspace["id"]}, status=201).text
+    _, page = create_token(browser, workspace["id"])
     assert "python -m multica.daemon --server https://multica.example.org --token mdt_" in page
 
 
@@ -398,22 +422,28 @@ def test_agent_step_needs_a_runtime_of_this_workspace(app):
     user = create_user(app)
     workspace = create_workspace(app, user)
     browser = Browser(app, user)
-    response = browser.client.get(f"/onboarding?step=agent&workspace={workspace['id']}&runtime={uuid.uuid4()}")
-    assert query(response.location) == {"step": "runtime", "workspace": workspace["id"], "panel": "cli"}
+    # "Connect & continue" without a runtime of this workspace stays on the runtime step and says why (D20.4).
+    for query_string in (f"&runtime={uuid.uuid4()}", "&runtime=", ""):
+        response = browser.get(f"/onboarding?step=agent&workspace={workspace['id']}{query_string}", status=400)
+        assert 'aria-current="step">Runtime' in response.text
+        assert "Choose a runtime to continue." in response.text
+        assert re.search(r'<section id="cli" class="panel" data-panel="cli"\s+aria-labelledby', response.text)
 
 
 @pytest.mark.parametrize(
     ("role", "use_case", "template"),
     [("developer", "coding", "coding"), ("developer", "planning", "planning"), ("product_lead", "explore", "planning"),
-     ("writer", "coding", "writing"), ("founder", "coding", "assistant")],
+     ("writer", "coding", "writing"), ("founder", "coding", "assistant"),
+     # D20: "Other" as the role is decided by the use case.
+     ("other", "coding", "coding"), ("other", "writing_research", "writing"), ("other", "explore", "assistant")],
 )
 def test_agent_template_is_preselected_from_the_answers(app, role, use_case, template):
     user = create_user(app)
     workspace = create_workspace(app, user)
     browser = Browser(app, user)
-    answer_questionnaire(browser, role=role, use_case=use_case)
-    token = browser.post("/onboarding", {"intent": "daemon_token", "workspace": workspace["id"]}, status=201)
-    runtime = register_runtime(app, re.search(r"data-daemon-token>(mdt_[^<]+)<", token.text).group(1))
+    answer_questionnaire(browser, role=role, use_case=use_case, role_other="Researcher" if role == "other" else "")
+    token, _ = create_token(browser, workspace["id"])
+    runtime = register_runtime(app, token)
     page = browser.get(f"/onboarding?step=agent&workspace={workspace['id']}&runtime={runtime['id']}").text
     assert re.findall(r'name="template" value="(\w+)" required checked', page) == [template]
 
@@ -430,8 +460,8 @@ def test_full_path_without_javascript(app, sink):
     browser.follow(response)
     # CLI card without JS: open the panel, create a token, run the daemon, refresh, pick the runtime.
     browser.get(f"/onboarding?step=runtime&workspace={workspace_id}&panel=cli")
-    page = browser.post("/onboarding", {"intent": "daemon_token", "workspace": workspace_id, "panel": "cli"}, status=201).text
-    runtime = register_runtime(app, re.search(r"data-daemon-token>(mdt_[^<]+)<", page).group(1))
+    token, _ = create_token(browser, workspace_id, panel="cli")
+    runtime = register_runtime(app, token)
     page = browser.get(f"/onboarding?step=runtime&workspace={workspace_id}&panel=cli").text
     assert f'value="{runtime["id"]}"' in page and "laptop" in page and "online" in page
     page = browser.get(f"/onboarding?workspace={workspace_id}&step=agent&runtime={runtime['id']}").text

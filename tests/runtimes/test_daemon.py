@@ -101,6 +101,18 @@ def test_once_registers_and_exits_leaving_the_runtime_online(client, owner, work
     assert runtime_states(client, owner, workspace) == {"gemini": "online"}
 
 
+def test_a_runtime_is_named_after_the_daemon_id_when_given(client, owner, workspace, daemon, live_server):
+    """D20.6: `--daemon-id X` names the runtime `X`; without it, the runtime is named after the host."""
+    for extra in (("--daemon-id", "build-box"), ()):
+        process = start_daemon("--server", live_server.url, "--token", daemon.token, "--provider", "codex", "--once", *extra)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+    listed = client.get(f"/api/workspaces/{workspace['id']}/runtimes", headers=owner.headers).json
+    names = {runtime["daemon_id"]: runtime["name"] for runtime in listed}
+    assert names["build-box"] == "build-box"
+    assert names[default_daemon_id()] == socket.gethostname().strip()[:200]
+
+
 def test_rejected_token_exits_3_with_a_clear_message(app, client, live_server):
     process = start_daemon("--server", live_server.url, "--token", "mdt_revoked-or-made-up", "--provider", "claude")
     out, err = process.communicate(timeout=30)

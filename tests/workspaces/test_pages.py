@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 
@@ -59,8 +60,12 @@ def test_issues_page_lists_key_title_and_assignee(app):
         assert app.test_client().post(f"/api/workspaces/{workspace['id']}/issues", json=body, headers=user.headers).status_code == 201
     client = signed_in(app, user)
     page = client.get("/acme/issues").text
-    rows = re.findall(r'<tr data-issue="([^"]+)">\s*<td class="issue-key">[^<]+</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>', page)
-    assert rows == [("ACME-2", "Second thing", "Planner"), ("ACME-1", "First thing", "Unassigned")]
+    rows = re.findall(r'<tr data-issue="([^"]+)">\s*<td class="issue-key">[^<]+</td>\s*<td>([^<]+)</td>\s*<td><span[^>]*>([^<]+)</span>', page)
+    assert rows == [("ACME-2", "Second thing", "To do"), ("ACME-1", "First thing", "To do")]
+    # Each row's assign control shows its assignee, "Unassigned" for nobody (one wording everywhere).
+    cells = re.findall(r'<select id="assignee-([^"]+)" name="assignee">(.*?)</select>', page, re.S)
+    chosen = {key: re.search(r'<option value="[^"]*"\s*selected>([^<]+)</option>', options) for key, options in cells}
+    assert {key: match.group(1) if match else "Unassigned" for key, match in chosen.items()} == {"ACME-2": "Planner", "ACME-1": "Unassigned"}
 
 
 def test_empty_workspace_invites_a_first_issue(app):
@@ -138,14 +143,18 @@ def test_new_workspace_page_creates_and_opens_the_workspace(app, sink):
 
 @pytest.mark.parametrize(
     ("name", "slug", "status", "message"),
-    [("", "", 400, "Name is required."), ("Dup", "dup-ws", 409, "Workspace slug already exists."), ("Bad", "-bad-", 400, "Invalid slug.")],
+    [
+        ("", "", 400, "Give the workspace a name."),
+        ("Dup", "dup-ws", 409, "The URL “dup-ws” is already taken. “dup-ws-2” is free"),
+        ("Bad", "-bad-", 400, "The URL can use lowercase letters, digits and dashes"),
+    ],
 )
 def test_new_workspace_errors_are_inline(app, name, slug, status, message):
     create_workspace(app, create_user(app), slug="dup-ws")
     client = signed_in(app, create_user(app))
     response = client.post("/workspaces/new", data={"name": name, "slug": slug})
     assert response.status_code == status
-    assert message in response.text
+    assert message in html.unescape(response.text)
     assert f'value="{name}"' in response.text
 
 
