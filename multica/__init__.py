@@ -65,7 +65,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
-    from multica import agents, analytics, auth, invitations, issues, metrics, onboarding, runtimes, web, workspaces
+    from multica import agents, analytics, auth, invitations, issues, metrics, onboarding, runtimes, tasks, web, workspaces
     from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
     from multica.analytics import views as _analytics_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
@@ -76,13 +76,15 @@ def register_blueprints(app: Flask) -> None:
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
     from multica.runtimes import views as _runtime_views  # noqa: F401
+    from multica.tasks import pages as _task_pages  # noqa: F401
+    from multica.tasks import views as _task_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401
     from multica.workspaces import pages as _workspace_pages  # noqa: F401
     from multica.workspaces import views as _workspace_views  # noqa: F401
 
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
-        runtimes.bp, agents.bp, issues.bp,
+        runtimes.bp, agents.bp, issues.bp, tasks.bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -91,8 +93,10 @@ def register_hooks(app: Flask) -> None:
     """Fill in the hooks the lower layers expose: where a user lands after signing in (§8.9)."""
     from multica.auth.routing import set_post_auth_destination
     from multica.onboarding.routing import post_auth_destination
+    from multica.tasks.service import connect_issue_hooks
 
     set_post_auth_destination(app, post_auth_destination)
+    connect_issue_hooks(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -103,9 +107,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Every CLI group beyond Flask-Migrate's `db`: `analytics`, `runtimes`."""
+    """Every CLI group beyond Flask-Migrate's `db`: `analytics`, `runtimes`, `tasks`."""
     from multica.analytics.commands import analytics_cli
     from multica.runtimes.commands import runtimes_cli
+    from multica.tasks.commands import tasks_cli
 
-    for group in (analytics_cli, runtimes_cli):
+    for group in (analytics_cli, runtimes_cli, tasks_cli):
         app.cli.add_command(group)

@@ -5,4 +5,5 @@ from multica.auth.models import User, VerificationCode  # noqa: F401
 from multica.invitations.models import WorkspaceInvitation  # noqa: F401
 from multica.issues.models import Issue  # noqa: F401
 from multica.runtimes.models import DaemonToken, Runtime  # noqa: F401
+from multica.tasks.models import AgentTask  # noqa: F401
 from multica.workspaces.models import Member, Workspace  # noqa: F401

@@ -1,0 +1,62 @@
+"""Agent task queue.
+
+Revision ID: 0007_tasks
+Revises: 0003_core_loop
+Create Date: 2026-12-03
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0007_tasks'
+down_revision = '0003_core_loop'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('agent_task_queue',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('agent_id', sa.Uuid(), nullable=True),
+    sa.Column('runtime_id', sa.Uuid(), nullable=True),
+    sa.Column('issue_id', sa.Uuid(), nullable=True),
+    sa.Column('chat_session_id', sa.Uuid(), nullable=True),
+    sa.Column('autopilot_run_id', sa.Uuid(), nullable=True),
+    sa.Column('source', sa.String(length=32), server_default='other', nullable=False),
+    sa.Column('status', sa.String(length=16), server_default='queued', nullable=False),
+    sa.Column('attempt', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('prompt', sa.Text(), server_default='', nullable=False),
+    sa.Column('result', sa.Text(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('failure_reason', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('dispatched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], name=op.f('fk_agent_task_queue_agent_id_agent'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['issue_id'], ['issue.id'], name=op.f('fk_agent_task_queue_issue_id_issue'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['runtime_id'], ['runtime.id'], name=op.f('fk_agent_task_queue_runtime_id_runtime'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_agent_task_queue_workspace_id_workspace'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agent_task_queue'))
+    )
+    with op.batch_alter_table('agent_task_queue', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agent_task_queue_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_agent_task_queue_issue_id'), ['issue_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_agent_task_queue_chat_session_id'), ['chat_session_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_agent_task_queue_autopilot_run_id'), ['autopilot_run_id'], unique=False)
+        # The claim query: the oldest queued task of one runtime.
+        batch_op.create_index('ix_agent_task_queue_runtime_id_status_created_at', ['runtime_id', 'status', 'created_at'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('agent_task_queue', schema=None) as batch_op:
+        batch_op.drop_index('ix_agent_task_queue_runtime_id_status_created_at')
+        batch_op.drop_index(batch_op.f('ix_agent_task_queue_autopilot_run_id'))
+        batch_op.drop_index(batch_op.f('ix_agent_task_queue_chat_session_id'))
+        batch_op.drop_index(batch_op.f('ix_agent_task_queue_issue_id'))
+        batch_op.drop_index(batch_op.f('ix_agent_task_queue_workspace_id'))
+
+    op.drop_table('agent_task_queue')

@@ -1,0 +1,1 @@
+"""Issue detail page (filled in below)."""
