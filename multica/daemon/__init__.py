@@ -186,16 +186,20 @@ def run(
 
     workers = TaskWorkers(client, settings, runtimes, stop, out=out, err=err).start()
     try:
-        code = _heartbeat_until_stopped(client, settings, stop, out=out, err=err)
+        code = _heartbeat_until_stopped(client, settings, stop, out=out, err=err, on_register=workers.update)
     finally:
         # Running commands are killed and their tasks failed before the runtimes go offline.
         workers.shutdown()
     if code is not None:
         return code
+    if workers.rejected is not None:
+        return workers.rejected.exit_code
     return _deregister(client, settings, out=out, err=err)
 
 
-def _heartbeat_until_stopped(client: DaemonClient, settings: Settings, stop: threading.Event, *, out: TextIO, err: TextIO) -> int | None:
+def _heartbeat_until_stopped(
+    client: DaemonClient, settings: Settings, stop: threading.Event, *, out: TextIO, err: TextIO, on_register=None,
+) -> int | None:
     """Heartbeat every interval until `stop`; an exit code when the daemon must end without deregistering."""
     failures = 0
     delay = settings.interval
@@ -206,6 +210,8 @@ def _heartbeat_until_stopped(client: DaemonClient, settings: Settings, stop: thr
             except NotRegistered:
                 # The runtimes were removed server-side while we ran: put them back.
                 runtimes = client.register(settings)
+                if on_register is not None:
+                    on_register(runtimes)
                 print(f"re-registered {len(runtimes)} runtime(s)", file=out, flush=True)
         except (ServerUnreachable, ServerFailed) as error:
             failures += 1

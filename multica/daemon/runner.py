@@ -133,11 +133,21 @@ class TaskWorkers:
         self.client, self.settings, self.stop = client, settings, stop
         self.out, self.err = out, err
         self.registry = ProcessRegistry()
+        self.rejected: TokenRejected | None = None
+        # provider -> the server's runtime id; replaced when the daemon registers again.
+        self.runtime_ids: dict[str, str] = {}
+        self.update(runtimes)
         self.threads = [
-            threading.Thread(target=self._work, args=(runtime,), name=f"task-worker-{runtime.get('provider')}-{slot}", daemon=True)
-            for runtime in runtimes if runtime.get("id")
+            threading.Thread(target=self._work, args=(provider,), name=f"task-worker-{provider}-{slot}", daemon=True)
+            for provider in list(self.runtime_ids)
             for slot in range(max(1, settings.concurrency))
         ]
+
+    def update(self, runtimes: list[dict]) -> None:
+        """Use these runtime ids from now on (after a re-registration)."""
+        for runtime in runtimes:
+            if runtime.get("id") and runtime.get("provider"):
+                self.runtime_ids[runtime["provider"]] = runtime["id"]
 
     def start(self) -> "TaskWorkers":
         for thread in self.threads:
@@ -154,14 +164,18 @@ class TaskWorkers:
     def _say(self, message: str, *, error: bool = False) -> None:
         print(message, file=self.err if error else self.out, flush=True)
 
-    def _work(self, runtime: dict) -> None:
+    def _work(self, provider: str) -> None:
         """Claim and run tasks for one runtime until the daemon stops."""
         failures = 0
         while not self.stop.is_set():
+            runtime = {"id": self.runtime_ids[provider], "provider": provider}
             try:
                 task = self.client.claim(runtime["id"])
             except TokenRejected as error:
-                self._say(f"error: {error}", error=True)
+                # Retrying cannot help; the daemon ends with the rejected-token status.
+                if self.rejected is None:
+                    self.rejected = error
+                    self._say(f"error: {error}", error=True)
                 self.stop.set()
                 return
             except (ServerUnreachable, ServerFailed, DaemonError) as error:
