@@ -12,16 +12,18 @@ from multica.agents.service import agents_of
 from multica.auth.identity import current_user, login_required_page
 from multica.errors import ApiError
 from multica.issues import bp
-from multica.issues.service import create_issue, issues_of
+from multica.issues.service import create_issue, issues_of, latest_task_statuses
 from multica.workspaces.service import member_workspace_or_404, workspaces_of
 
 
 def _issues_response(workspace, status: int = 200, *, title: str = "", error: str | None = None):
-    """The workspace home: issues newest first, each with its assignee's name."""
+    """The workspace home: issues newest first, each with its assignee's name and latest task status."""
     agents = agents_of(workspace)
     names = {agent.id: agent.name for agent in agents}
+    issues = issues_of(workspace)
     return make_response(render_template(
-        "issues/issues.html", workspace=workspace, issues=issues_of(workspace), agent_names=names,
+        "issues/issues.html", workspace=workspace, issues=issues, agent_names=names,
+        task_statuses=latest_task_statuses(issues),
         agents=agents, workspaces=workspaces_of(current_user()), title=title, error=error,
     ), status)
 

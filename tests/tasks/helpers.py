@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from prometheus_client.parser import text_string_to_metric_families
 
 TASK_METRICS = (
@@ -70,3 +78,44 @@ def tasks(client, owner, workspace, issue=None) -> list[dict]:
 def sink_events(sink, name: str | None = None) -> list[dict]:
     """Events the PostHog sink accepted (all, or those named `name`)."""
     return [event for event in sink.events() if name is None or event.get("event") == name]
+
+
+AGENTS = Path(__file__).resolve().parent / "agents"
+
+
+def agent_command(script: str) -> str:
+    """The shell command that runs one of the agent scripts in `tests/tasks/agents`."""
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(AGENTS / script))}"
+
+
+def start_daemon(live_server, token: str, script: str, *extra: str) -> subprocess.Popen:
+    """A real `python -m multica.daemon --exec <script>` for the live server."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("MULTICA_DAEMON_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "multica.daemon", "--server", live_server.url, "--token", token, "--provider", "claude",
+         "--daemon-id", "loop-host", "--interval", "0.5", "--poll-interval", "0.1", "--exec", agent_command(script), *extra],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop(process: subprocess.Popen, signum=signal.SIGINT) -> tuple[str, str]:
+    """Signal the daemon (Ctrl-C by default) and collect its output."""
+    if process.poll() is None:
+        process.send_signal(signum)
+    try:
+        return process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -7,79 +7,13 @@ reports. Rows, `/metrics` and the PostHog sink must show exactly one run of each
 
 from __future__ import annotations
 
-import os
-import shlex
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, flush
-from tests.tasks.helpers import OLD_TASK_EVENTS, create_issue, delta, metric, task_metrics, tasks
-
-AGENTS = Path(__file__).resolve().parent / "agents"
-
-
-def agent_command(script: str) -> str:
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(AGENTS / script))}"
-
-
-def start_daemon(live_server, token: str, script: str, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("MULTICA_DAEMON_TOKEN", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "multica.daemon", "--server", live_server.url, "--token", token, "--provider", "claude",
-         "--daemon-id", "loop-host", "--interval", "0.5", "--poll-interval", "0.1", "--exec", agent_command(script), *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def stop(process: subprocess.Popen, signum=signal.SIGINT) -> tuple[str, str]:
-    if process.poll() is None:
-        process.send_signal(signum)
-    try:
-        return process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-
-
-@pytest.fixture
-def loop(client, owner, workspace, daemon, live_server):
-    """Start a daemon running `script`, wait for its runtime, give it an agent: returns (process, agent, runtime)."""
-    started = []
-
-    def begin(script: str, *extra: str):
-        process = start_daemon(live_server, daemon.token, script, *extra)
-        started.append(process)
-        listed = wait_until(
-            lambda: client.get(f"/api/workspaces/{workspace['id']}/runtimes", headers=owner.headers).json, what="runtime registered",
-        )
-        runtime = listed[0]
-        agent = client.post(
-            f"/api/workspaces/{workspace['id']}/agents", json={"runtime_id": runtime["id"], "template": "coding"}, headers=owner.headers,
-        ).json
-        return process, agent, runtime
-
-    yield begin
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
+from tests.conftest import flush
+from tests.tasks.helpers import OLD_TASK_EVENTS, create_issue, delta, metric, stop, task_metrics, tasks, wait_until
 
 def finished(client, owner, workspace, issue):
     listed = tasks(client, owner, workspace, issue)
