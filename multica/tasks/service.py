@@ -19,7 +19,7 @@ from flask import Flask, current_app, has_app_context
 from multica.agents.models import Agent
 from multica.analytics import events
 from multica.analytics.record import record_event
-from multica.db_utils import as_utc, parse_uuid, utcnow
+from multica.db_utils import advisory_lock, as_utc, parse_uuid, utcnow
 from multica.errors import ApiError
 from multica.extensions import db
 from multica.issues.models import Issue
@@ -189,8 +189,20 @@ def task_in_workspace(workspace_id: uuid.UUID, raw_id: object) -> AgentTask:
 
 # ---- transitions --------------------------------------------------------------------------------
 
+def _writer_turn_on_sqlite() -> None:
+    """On SQLite, take the write lock before a transition's first statement.
+
+    Two SQLite transactions that both read and then try to write can fail at once with "database is
+    locked" instead of waiting; `BEGIN IMMEDIATE` makes them queue. PostgreSQL needs nothing here:
+    its row locks and the conditional updates decide.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        advisory_lock(db.session, "tasks")
+
+
 def _transition(task_id: uuid.UUID, from_statuses: tuple[str, ...], **values) -> bool:
     """Move the task on if it is still in one of `from_statuses`: one conditional UPDATE; True if this call did."""
+    _writer_turn_on_sqlite()
     row = db.session.execute(
         sa.update(AgentTask)
         .where(AgentTask.id == task_id, AgentTask.status.in_(from_statuses))
@@ -224,6 +236,7 @@ def claim_task(token: DaemonToken, raw_runtime_id: uuid.UUID) -> AgentTask | Non
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
+    _writer_turn_on_sqlite()
     row = db.session.execute(
         sa.update(AgentTask)
         .where(AgentTask.id == oldest, AgentTask.status == QUEUED)
