@@ -1,4 +1,4 @@
-"""Agent task queue.
+"""Agent task queue, chat sessions and messages.
 
 Revision ID: 0007_tasks
 Revises: 0003_core_loop
@@ -50,8 +50,46 @@ def upgrade():
         # The claim query: the oldest queued task of one runtime.
         batch_op.create_index('ix_agent_task_queue_runtime_id_status_created_at', ['runtime_id', 'status', 'created_at'], unique=False)
 
+    op.create_table('chat_session',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('agent_id', sa.Uuid(), nullable=True),
+    sa.Column('creator_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], name=op.f('fk_chat_session_agent_id_agent'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['creator_id'], ['user.id'], name=op.f('fk_chat_session_creator_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_chat_session_workspace_id_workspace'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_session'))
+    )
+    with op.batch_alter_table('chat_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chat_session_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('chat_message',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('session_id', sa.Uuid(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('task_id', sa.Uuid(), nullable=True),
+    sa.Column('author_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], name=op.f('fk_chat_message_author_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['session_id'], ['chat_session.id'], name=op.f('fk_chat_message_session_id_chat_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_message')),
+    sa.UniqueConstraint('task_id', 'role', name='uq_chat_message_task_id_role')
+    )
+    with op.batch_alter_table('chat_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chat_message_session_id'), ['session_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('chat_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chat_message_session_id'))
+
+    op.drop_table('chat_message')
+    with op.batch_alter_table('chat_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chat_session_workspace_id'))
+
+    op.drop_table('chat_session')
     with op.batch_alter_table('agent_task_queue', schema=None) as batch_op:
         batch_op.drop_index('ix_agent_task_queue_runtime_id_status_created_at')
         batch_op.drop_index(batch_op.f('ix_agent_task_queue_autopilot_run_id'))

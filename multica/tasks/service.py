@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import Flask, current_app, has_app_context
 
 from multica.agents.models import Agent
@@ -42,6 +43,22 @@ logger = logging.getLogger("multica.tasks")
 
 DEFAULT_STALE_AFTER_SECONDS = 1800
 OFFLINE = "offline"
+
+_signals = Namespace()
+# Sent (sender: the app) after a task's terminal status has committed, with `task`. Areas that queue
+# tasks (chat, autopilots) listen to store the outcome; the queue knows nothing of them.
+task_finished = _signals.signal("task-finished")
+
+
+def _announce_finished(task: AgentTask) -> None:
+    """Tell listeners that `task` reached its terminal status."""
+    if not has_app_context():
+        return
+    try:
+        task_finished.send(current_app._get_current_object(), task=task)
+    except Exception:  # noqa: BLE001 - the transition committed; a listener's failure must not undo the report
+        db.session.rollback()
+        logger.exception("tasks: a task_finished listener failed", extra={"task_id": str(task.id)})
 
 
 @dataclass(frozen=True)
@@ -104,10 +121,11 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 def enqueue_task(
     workspace_id: uuid.UUID, agent: Agent, *, prompt: str, issue_id: uuid.UUID | None = None,
     chat_session_id: uuid.UUID | None = None, autopilot_run_id: uuid.UUID | None = None, attempt: int = 1,
+    task_id: uuid.UUID | None = None,
 ) -> AgentTask:
-    """Queue a task for the agent's runtime, commit, and count it as enqueued."""
+    """Queue a task for the agent's runtime, commit (with whatever the caller added), and count it as enqueued."""
     task = AgentTask(
-        workspace_id=workspace_id, agent_id=agent.id, runtime_id=agent.runtime_id, issue_id=issue_id,
+        id=task_id or uuid.uuid4(), workspace_id=workspace_id, agent_id=agent.id, runtime_id=agent.runtime_id, issue_id=issue_id,
         chat_session_id=chat_session_id, autopilot_run_id=autopilot_run_id, prompt=prompt, attempt=max(1, attempt),
         source=task_source(issue_id=issue_id, chat_session_id=chat_session_id, autopilot_run_id=autopilot_run_id),
         status=QUEUED, created_at=utcnow(),
@@ -330,6 +348,7 @@ def complete_task(token: DaemonToken, raw_task_id: object, result: str) -> Agent
     _record_terminal(task, labels)
     if first is not None:
         _emit_issue_executed(task, labels, creator_id=first.creator_id, workspace_id=first.workspace_id)
+    _announce_finished(task)
     return task
 
 
@@ -373,6 +392,7 @@ def _fail(task: AgentTask, error: str, reason: str, from_statuses: tuple[str, ..
     db.session.commit()
     task = _reload(task_id)
     _record_terminal(task, _labels(task))
+    _announce_finished(task)
     return True
 
 
@@ -395,6 +415,7 @@ def cancel_task(workspace: Workspace, raw_task_id: object) -> AgentTask:
     db.session.commit()
     task = _reload(task_id)
     _record_terminal(task, _labels(task))
+    _announce_finished(task)
     return task
 
 

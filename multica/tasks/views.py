@@ -109,7 +109,7 @@ def list_tasks_api(workspace_id: str):
     issue_id = None
     if request.args.get("issue_id"):
         issue_id = issue_in_workspace(workspace, request.args["issue_id"]).id
-    return jsonify(tasks=[task.to_dict() for task in tasks_of(workspace, issue_id)])
+    return jsonify([task.to_dict() for task in tasks_of(workspace, issue_id)])
 
 
 @bp.post("/api/workspaces/<workspace_id>/tasks/<task_id>/cancel")

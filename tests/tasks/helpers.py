@@ -72,7 +72,7 @@ def tasks(client, owner, workspace, issue=None) -> list[dict]:
     query = f"?issue_id={issue['id']}" if issue else ""
     response = client.get(f"/api/workspaces/{workspace['id']}/tasks{query}", headers=owner.headers)
     assert response.status_code == 200, response.json
-    return response.json["tasks"]
+    return response.json
 
 
 def sink_events(sink, name: str | None = None) -> list[dict]:
