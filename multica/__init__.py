@@ -65,7 +65,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
-    from multica import agents, analytics, auth, chat, invitations, issues, metrics, onboarding, runtimes, tasks, web, workspaces
+    from multica import (
+        agents, analytics, auth, chat, invitations, issues, metrics, onboarding, runtimes, squads, tasks, web, workspaces,
+    )
     from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
     from multica.analytics import views as _analytics_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
@@ -78,6 +80,8 @@ def register_blueprints(app: Flask) -> None:
     from multica.onboarding import pages as _onboarding_pages  # noqa: F401
     from multica.onboarding import views as _onboarding_views  # noqa: F401
     from multica.runtimes import views as _runtime_views  # noqa: F401
+    from multica.squads import pages as _squad_pages  # noqa: F401
+    from multica.squads import views as _squad_views  # noqa: F401
     from multica.tasks import pages as _task_pages  # noqa: F401
     from multica.tasks import views as _task_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401
@@ -86,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
-        runtimes.bp, agents.bp, issues.bp, tasks.bp, chat.bp,
+        runtimes.bp, agents.bp, issues.bp, tasks.bp, chat.bp, squads.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -6,5 +6,6 @@ from multica.chat.models import ChatMessage, ChatSession  # noqa: F401
 from multica.invitations.models import WorkspaceInvitation  # noqa: F401
 from multica.issues.models import Issue  # noqa: F401
 from multica.runtimes.models import DaemonToken, Runtime  # noqa: F401
+from multica.squads.models import Squad, SquadMember  # noqa: F401
 from multica.tasks.models import AgentTask  # noqa: F401
 from multica.workspaces.models import Member, Workspace  # noqa: F401

@@ -1,4 +1,4 @@
-"""Agent task queue, chat sessions and messages.
+"""Agent task queue, chat sessions and messages, squads.
 
 Revision ID: 0007_tasks
 Revises: 0003_core_loop
@@ -80,8 +80,34 @@ def upgrade():
     with op.batch_alter_table('chat_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chat_message_session_id'), ['session_id'], unique=False)
 
+    op.create_table('squad',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('creator_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['creator_id'], ['user.id'], name=op.f('fk_squad_creator_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_squad_workspace_id_workspace'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_squad'))
+    )
+    with op.batch_alter_table('squad', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_squad_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('squad_member',
+    sa.Column('squad_id', sa.Uuid(), nullable=False),
+    sa.Column('agent_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], name=op.f('fk_squad_member_agent_id_agent'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['squad_id'], ['squad.id'], name=op.f('fk_squad_member_squad_id_squad'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('squad_id', 'agent_id', name=op.f('pk_squad_member'))
+    )
+
 
 def downgrade():
+    op.drop_table('squad_member')
+    with op.batch_alter_table('squad', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_squad_workspace_id'))
+
+    op.drop_table('squad')
     with op.batch_alter_table('chat_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chat_message_session_id'))
 
