@@ -2,6 +2,7 @@
 
 from multica.agents.models import Agent  # noqa: F401
 from multica.auth.models import User, VerificationCode  # noqa: F401
+from multica.autopilots.models import Autopilot, AutopilotRun  # noqa: F401
 from multica.chat.models import ChatMessage, ChatSession  # noqa: F401
 from multica.invitations.models import WorkspaceInvitation  # noqa: F401
 from multica.issues.models import Issue  # noqa: F401

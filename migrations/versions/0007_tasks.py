@@ -1,4 +1,4 @@
-"""Agent task queue, chat sessions and messages, squads.
+"""Agent task queue, chat sessions and messages, squads, autopilots and their runs.
 
 Revision ID: 0007_tasks
 Revises: 0003_core_loop
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('issue', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('autopilot_run_id', sa.Uuid(), nullable=True))
+
     op.create_table('agent_task_queue',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -80,6 +83,46 @@ def upgrade():
     with op.batch_alter_table('chat_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chat_message_session_id'), ['session_id'], unique=False)
 
+    op.create_table('autopilot',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('agent_id', sa.Uuid(), nullable=True),
+    sa.Column('creator_id', sa.Uuid(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('prompt', sa.Text(), server_default='', nullable=False),
+    sa.Column('cadence', sa.String(length=16), nullable=False),
+    sa.Column('trigger_kind', sa.String(length=16), nullable=False),
+    sa.Column('webhook_secret_hash', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], name=op.f('fk_autopilot_agent_id_agent'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['creator_id'], ['user.id'], name=op.f('fk_autopilot_creator_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_autopilot_workspace_id_workspace'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_autopilot'))
+    )
+    with op.batch_alter_table('autopilot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_autopilot_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('autopilot_run',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('autopilot_id', sa.Uuid(), nullable=False),
+    sa.Column('status', sa.String(length=16), server_default='running', nullable=False),
+    sa.Column('trigger_source', sa.String(length=16), nullable=False),
+    sa.Column('issue_id', sa.Uuid(), nullable=True),
+    sa.Column('task_id', sa.Uuid(), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failure_reason', sa.String(length=64), nullable=True),
+    sa.Column('error_type', sa.String(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['autopilot_id'], ['autopilot.id'], name=op.f('fk_autopilot_run_autopilot_id_autopilot'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['issue_id'], ['issue.id'], name=op.f('fk_autopilot_run_issue_id_issue'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_autopilot_run'))
+    )
+    with op.batch_alter_table('autopilot_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_autopilot_run_autopilot_id'), ['autopilot_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_autopilot_run_task_id'), ['task_id'], unique=False)
+
     op.create_table('squad',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -103,6 +146,15 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('autopilot_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_autopilot_run_task_id'))
+        batch_op.drop_index(batch_op.f('ix_autopilot_run_autopilot_id'))
+
+    op.drop_table('autopilot_run')
+    with op.batch_alter_table('autopilot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_autopilot_workspace_id'))
+
+    op.drop_table('autopilot')
     op.drop_table('squad_member')
     with op.batch_alter_table('squad', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_squad_workspace_id'))
@@ -124,3 +176,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_agent_task_queue_workspace_id'))
 
     op.drop_table('agent_task_queue')
+    with op.batch_alter_table('issue', schema=None) as batch_op:
+        batch_op.drop_column('autopilot_run_id')

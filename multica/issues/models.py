@@ -28,6 +28,8 @@ class Issue(db.Model):
     assignee_agent_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("agent.id", ondelete="SET NULL"))
     creator_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     first_executed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The autopilot run that created the issue, if one did (its tasks are `autopilot_issue` tasks).
+    autopilot_run_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -35,7 +35,7 @@ def _announce_assignment(issue: Issue, agent: Agent) -> None:
 
 def create_issue(
     user: User, workspace: Workspace, *, title: object, description: object = None, assignee_agent_id: object = None,
-    source: str = "manual", platform: str = "",
+    source: str = "manual", platform: str = "", autopilot_run_id=None,
 ) -> Issue:
     """Create an issue numbered atomically within its workspace, then emit `issue_created`."""
     fields = {"title": title, "description": description}
@@ -53,13 +53,14 @@ def create_issue(
     ).one()
     issue = Issue(
         workspace_id=workspace.id, number=number, key=f"{prefix}-{number}", title=title, description=description,
-        assignee_agent_id=agent.id if agent else None, creator_id=user.id,
+        assignee_agent_id=agent.id if agent else None, creator_id=user.id, autopilot_run_id=autopilot_run_id,
     )
     db.session.add(issue)
     db.session.commit()
     record_event(events.issue_created(
         str(user.id), str(workspace.id), issue_id=str(issue.id), source=source,
         agent_id=str(agent.id) if agent else "", platform=platform,
+        autopilot_run_id=str(autopilot_run_id) if autopilot_run_id else "",
     ))
     if agent is not None:
         _announce_assignment(issue, agent)

@@ -142,11 +142,14 @@ def issue_prompt(issue: Issue) -> str:
     return f"{issue.title}\n\n{issue.description}".strip() if issue.description else issue.title
 
 
-def queue_issue_task(issue: Issue, agent: Agent, *, autopilot_run_id: uuid.UUID | None = None) -> AgentTask:
-    """Queue the agent's task for an issue; the attempt follows the issue's latest one."""
+def queue_issue_task(issue: Issue, agent: Agent) -> AgentTask:
+    """Queue the agent's task for an issue; the attempt follows the issue's latest one.
+
+    An issue an autopilot run created keeps that run's id on its tasks (source `autopilot_issue`).
+    """
     previous = db.session.scalar(sa.select(sa.func.max(AgentTask.attempt)).where(AgentTask.issue_id == issue.id)) or 0
     return enqueue_task(
-        issue.workspace_id, agent, prompt=issue_prompt(issue), issue_id=issue.id, autopilot_run_id=autopilot_run_id,
+        issue.workspace_id, agent, prompt=issue_prompt(issue), issue_id=issue.id, autopilot_run_id=issue.autopilot_run_id,
         attempt=previous + 1,
     )
 
