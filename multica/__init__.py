@@ -102,9 +102,9 @@ def register_hooks(app: Flask) -> None:
     """Fill in the hooks the lower layers expose: where a user lands after signing in (§8.9), what an
     issue assignment queues, and what a finished chat or autopilot task completes."""
     from multica.auth.routing import set_post_auth_destination
-    from multica.onboarding.routing import post_auth_destination
     from multica.autopilots.service import connect_task_hooks as connect_autopilot_runs
     from multica.chat.service import connect_task_hooks as connect_chat_replies
+    from multica.onboarding.routing import post_auth_destination
     from multica.tasks.service import connect_issue_hooks
 
     set_post_auth_destination(app, post_auth_destination)
