@@ -51,7 +51,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_agent_task_queue_chat_session_id'), ['chat_session_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_agent_task_queue_autopilot_run_id'), ['autopilot_run_id'], unique=False)
         # The claim query: the oldest queued task of one runtime.
-        batch_op.create_index('ix_agent_task_queue_runtime_id_status_created_at', ['runtime_id', 'status', 'created_at'], unique=False)
+        batch_op.create_index('ix_agent_task_queue_runtime_id_status_created_at', ['runtime_id', 'status', 'created_at', 'id'], unique=False)
 
     op.create_table('chat_session',
     sa.Column('id', sa.Uuid(), nullable=False),

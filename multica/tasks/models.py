@@ -28,7 +28,7 @@ class AgentTask(db.Model):
     __tablename__ = "agent_task_queue"
     __table_args__ = (
         # The claim query: the oldest queued task of one runtime.
-        sa.Index("ix_agent_task_queue_runtime_id_status_created_at", "runtime_id", "status", "created_at"),
+        sa.Index("ix_agent_task_queue_runtime_id_status_created_at", "runtime_id", "status", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
