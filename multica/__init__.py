@@ -66,14 +66,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
     from multica import (
-        agents, analytics, auth, downloads, feedback, invitations, issues, metrics, onboarding, runtimes, sales,
-        web, workspaces,
+        agents, analytics, auth, autopilots, chat, downloads, feedback, invitations, issues, metrics, onboarding,
+        runtimes, sales, squads, tasks, web, workspaces,
     )
     from multica.agents import pages as _agent_pages  # noqa: F401 - each module attaches its routes to its bp
     from multica.agents import views as _agent_views  # noqa: F401
     from multica.analytics import views as _analytics_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
+    from multica.autopilots import pages as _autopilot_pages  # noqa: F401
+    from multica.autopilots import views as _autopilot_views  # noqa: F401
+    from multica.chat import pages as _chat_pages  # noqa: F401
+    from multica.chat import views as _chat_views  # noqa: F401
     from multica.downloads import pages as _download_pages  # noqa: F401
     from multica.feedback import pages as _feedback_pages  # noqa: F401
     from multica.feedback import views as _feedback_views  # noqa: F401
@@ -87,23 +91,35 @@ def register_blueprints(app: Flask) -> None:
     from multica.runtimes import views as _runtime_views  # noqa: F401
     from multica.sales import pages as _sales_pages  # noqa: F401
     from multica.sales import views as _sales_views  # noqa: F401
+    from multica.squads import pages as _squad_pages  # noqa: F401
+    from multica.squads import views as _squad_views  # noqa: F401
+    from multica.tasks import pages as _task_pages  # noqa: F401
+    from multica.tasks import views as _task_views  # noqa: F401
     from multica.web import views as _web_views  # noqa: F401
     from multica.workspaces import pages as _workspace_pages  # noqa: F401
     from multica.workspaces import views as _workspace_views  # noqa: F401
 
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
-        runtimes.bp, agents.bp, issues.bp, sales.bp, feedback.bp, downloads.bp,
+        runtimes.bp, agents.bp, issues.bp, tasks.bp, chat.bp, squads.bp, autopilots.bp,
+        sales.bp, feedback.bp, downloads.bp,
     ):
         app.register_blueprint(blueprint)
 
 
 def register_hooks(app: Flask) -> None:
-    """Fill in the hooks the lower layers expose: where a user lands after signing in (§8.9)."""
+    """Fill in the hooks the lower layers expose: where a user lands after signing in (§8.9), what an
+    issue assignment queues, and what a finished chat or autopilot task completes."""
     from multica.auth.routing import set_post_auth_destination
+    from multica.autopilots.service import connect_task_hooks as connect_autopilot_runs
+    from multica.chat.service import connect_task_hooks as connect_chat_replies
     from multica.onboarding.routing import post_auth_destination
+    from multica.tasks.service import connect_issue_hooks
 
     set_post_auth_destination(app, post_auth_destination)
+    connect_issue_hooks(app)
+    connect_chat_replies(app)
+    connect_autopilot_runs(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -114,9 +130,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Every CLI group beyond Flask-Migrate's `db`: `analytics`, `runtimes`."""
+    """Every CLI group beyond Flask-Migrate's `db`: `analytics`, `runtimes`, `tasks`, `autopilots`."""
     from multica.analytics.commands import analytics_cli
+    from multica.autopilots.commands import autopilots_cli
     from multica.runtimes.commands import runtimes_cli
+    from multica.tasks.commands import tasks_cli
 
-    for group in (analytics_cli, runtimes_cli):
+    for group in (analytics_cli, runtimes_cli, tasks_cli, autopilots_cli):
         app.cli.add_command(group)

@@ -135,6 +135,7 @@ def from_env() -> dict:
         "RATELIMIT_ANALYTICS_INGEST": env_str("RATELIMIT_ANALYTICS_INGEST", "120 per minute"),
         "RATE_LIMIT_TRUSTED_PROXIES": env_str("RATE_LIMIT_TRUSTED_PROXIES"),
         "PROXY_HOPS": env_int("PROXY_HOPS", 0),
+        "TASK_STALE_AFTER": env_int("TASK_STALE_AFTER", 1800),
         "AUTH_TOKEN_TTL": token_ttl,
         "APP_VERSION": env_str("APP_VERSION", "0.1.0"),
         "DISABLE_WORKSPACE_CREATION": env_str("DISABLE_WORKSPACE_CREATION").strip(),

@@ -39,12 +39,6 @@ class ApiError(Exception):
         self.headers = headers or {}
         self.reason = reason
 
-    @property
-    def retry_after(self) -> int | None:
-        """The `Retry-After` seconds this refusal carries, if any."""
-        value = self.headers.get("Retry-After")
-        return int(value) if value is not None and str(value).isdigit() else None
-
 
 def wants_json() -> bool:
     """API and auth endpoints, and clients that ask for JSON, get JSON errors."""

@@ -81,8 +81,9 @@ _CODE_SENTENCES = {
 
 def page_message(error: ApiError) -> str:
     """A sentence for a person about a refused sign-in step."""
-    if error.status == 429 and error.retry_after is not None:
-        seconds = error.retry_after
+    wait = str(error.headers.get("Retry-After", ""))
+    if error.status == 429 and wait.isdigit():
+        seconds = int(wait)
         return f"Please wait {seconds} second{'' if seconds == 1 else 's'} before requesting another code."
     if error.message == "invalid or expired code":
         return _CODE_SENTENCES.get(error.reason, _CODE_SENTENCES["expired"])

@@ -1,7 +1,8 @@
 """The local daemon: reports this machine's agent CLIs as runtimes of a workspace and keeps them online.
 
 `python -m multica.daemon --server URL --token mdt_... --provider claude` registers, heartbeats every
-`--interval` seconds and deregisters on SIGINT/SIGTERM (D12, SPEC §6.1). It needs only httpx.
+`--interval` seconds, runs the tasks queued for its runtimes (`multica.daemon.runner`, D15.8) and
+deregisters on SIGINT/SIGTERM (D12, SPEC §6.1). It needs only httpx.
 Startup failures end the process with a clear message; once running, an unreachable or failing
 server is retried with capped exponential backoff, while a rejected token stops the daemon.
 """
@@ -72,6 +73,10 @@ class Settings:
     daemon_id: str
     interval: float = 15.0
     name: str = field(default_factory=_hostname)
+    exec_command: str | None = None
+    task_timeout: float = 3600.0
+    concurrency: int = 1
+    poll_interval: float = 1.0
 
 
 def backoff_delay(failures: int, *, cap: float = MAX_BACKOFF_SECONDS) -> float:
@@ -97,7 +102,7 @@ class DaemonClient:
         self.http.close()
 
     def _post(self, path: str, body: dict) -> dict:
-        """POST JSON and return the JSON answer, or raise the DaemonError that describes the failure."""
+        """POST JSON and return the JSON answer (`{}` for 204), or raise the DaemonError that describes the failure."""
         try:
             response = self.http.post(path, json=body)
         except httpx.TransportError as error:
@@ -112,6 +117,8 @@ class DaemonClient:
             raise ServerFailed(f"the server failed: {response.status_code} {_error_text(response)}")
         if response.status_code >= 400:
             raise DaemonError(f"the server refused the request: {response.status_code} {_error_text(response)}")
+        if response.status_code == 204:
+            return {}
         try:
             return response.json()
         except ValueError:
@@ -129,6 +136,22 @@ class DaemonClient:
     def deregister(self, daemon_id: str) -> list[dict]:
         """Tell the server the daemon is going away."""
         return self._post("/api/daemon/deregister", {"daemon_id": daemon_id}).get("runtimes", [])
+
+    def claim(self, runtime_id: str) -> dict | None:
+        """The runtime's next task, or None when nothing is queued."""
+        return self._post("/api/daemon/tasks/claim", {"runtime_id": runtime_id}).get("task")
+
+    def start(self, task_id: str) -> dict:
+        """Report that the task is running."""
+        return self._post(f"/api/daemon/tasks/{task_id}/start", {})
+
+    def complete(self, task_id: str, result: str) -> dict:
+        """Report the agent's output."""
+        return self._post(f"/api/daemon/tasks/{task_id}/complete", {"result": result})
+
+    def fail(self, task_id: str, error: str) -> dict:
+        """Report why the agent failed; the server classifies the text."""
+        return self._post(f"/api/daemon/tasks/{task_id}/fail", {"error": error})
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -149,7 +172,7 @@ def run(
     client: DaemonClient, settings: Settings, stop: threading.Event, *, once: bool = False,
     out: TextIO = sys.stdout, err: TextIO = sys.stderr,
 ) -> int:
-    """Register, heartbeat until `stop` is set, then deregister; returns the process exit code."""
+    """Register, run tasks and heartbeat until `stop` is set, then fail what still runs and deregister."""
     try:
         runtimes = client.register(settings)
     except DaemonError as error:
@@ -159,7 +182,25 @@ def run(
     _print_runtimes(runtimes, out)
     if once:
         return EXIT_OK
+    from multica.daemon.runner import TaskWorkers  # the runner builds on this module's client and errors
 
+    workers = TaskWorkers(client, settings, runtimes, stop, out=out, err=err).start()
+    try:
+        code = _heartbeat_until_stopped(client, settings, stop, out=out, err=err, on_register=workers.update)
+    finally:
+        # Running commands are killed and their tasks failed before the runtimes go offline.
+        workers.shutdown()
+    if code is not None:
+        return code
+    if workers.rejected is not None:
+        return workers.rejected.exit_code
+    return _deregister(client, settings, out=out, err=err)
+
+
+def _heartbeat_until_stopped(
+    client: DaemonClient, settings: Settings, stop: threading.Event, *, out: TextIO, err: TextIO, on_register=None,
+) -> int | None:
+    """Heartbeat every interval until `stop`; an exit code when the daemon must end without deregistering."""
     failures = 0
     delay = settings.interval
     while not stop.wait(delay):
@@ -169,6 +210,8 @@ def run(
             except NotRegistered:
                 # The runtimes were removed server-side while we ran: put them back.
                 runtimes = client.register(settings)
+                if on_register is not None:
+                    on_register(runtimes)
                 print(f"re-registered {len(runtimes)} runtime(s)", file=out, flush=True)
         except (ServerUnreachable, ServerFailed) as error:
             failures += 1
@@ -182,7 +225,11 @@ def run(
         if failures:
             print("heartbeat restored", file=out, flush=True)
         failures, delay = 0, settings.interval
+    return None
 
+
+def _deregister(client: DaemonClient, settings: Settings, *, out: TextIO, err: TextIO) -> int:
+    """Tell the server the runtimes are going offline; a failure is only a warning."""
     try:
         runtimes = client.deregister(settings.daemon_id)
     except DaemonError as error:

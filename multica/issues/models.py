@@ -33,6 +33,8 @@ class Issue(db.Model):
     creator_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     first_executed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The autopilot run that created the issue, if one did (its tasks are `autopilot_issue` tasks).
+    autopilot_run_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

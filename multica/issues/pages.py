@@ -12,7 +12,7 @@ from multica.agents.service import agents_of
 from multica.auth.identity import current_user, login_required_page
 from multica.errors import ApiError
 from multica.issues import bp
-from multica.issues.service import assign_issue, create_issue, issue_by_key, issues_of
+from multica.issues.service import assign_issue, create_issue, issue_by_key, issues_of, latest_task_statuses
 from multica.runtimes.service import workspace_runtimes
 from multica.workspaces.service import member_workspace_or_404
 
@@ -22,11 +22,13 @@ ISSUE_STATUS_LABELS = {"todo": "To do", "in_progress": "In progress", "done": "D
 
 
 def _issues_response(workspace, status: int = 200, *, title: str = "", error: str | None = None):
-    """The workspace home: issues newest first, each with its assignee's name."""
+    """The workspace home: issues newest first, each with its assignee's name and latest task status."""
     agents = agents_of(workspace)
     names = {agent.id: agent.name for agent in agents}
+    issues = issues_of(workspace)
     return make_response(render_template(
-        "issues/issues.html", workspace=workspace, issues=issues_of(workspace), agent_names=names,
+        "issues/issues.html", workspace=workspace, issues=issues, agent_names=names,
+        task_statuses=latest_task_statuses(issues),
         agents=agents, has_runtime=bool(agents) or bool(workspace_runtimes(workspace)), title=title, error=error,
         issue_status_labels=ISSUE_STATUS_LABELS,
     ), status)

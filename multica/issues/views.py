@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from multica.auth.identity import bearer_token, require_user
+from multica.errors import ApiError
 from multica.inputs import json_object
 from multica.issues import bp
-from multica.issues.service import create_issue, issues_of
-from multica.workspaces.service import require_member_workspace
+from multica.issues.service import assign_issue, create_issue, issue_in_workspace, issues_of
+from multica.workspaces.service import member_workspace_or_api_404, require_member_workspace
 
 MAX_BODY = 64 * 1024
 
@@ -33,3 +34,18 @@ def list_issues_api(workspace_id: str):
     user = require_user()
     workspace = require_member_workspace(user, workspace_id)
     return jsonify([i.to_dict() for i in issues_of(workspace)])
+
+
+@bp.patch("/api/workspaces/<workspace_id>/issues/<issue_id>")
+def update_issue_api(workspace_id: str, issue_id: str):
+    """Reassign an issue: `{"assignee_agent_id": <agent id or null>}`; a new agent assignee gets a task."""
+    user = require_user()
+    workspace = member_workspace_or_api_404(user, workspace_id)
+    issue = issue_in_workspace(workspace, issue_id)
+    body = json_object(MAX_BODY)
+    if "assignee_agent_id" in body:
+        value = body["assignee_agent_id"]
+        if value is not None and not isinstance(value, str):
+            raise ApiError(400, "invalid assignee_agent_id")
+        issue = assign_issue(workspace, issue, value)
+    return jsonify(issue.to_dict())

@@ -178,3 +178,15 @@ def member_workspace_or_404(user: User, slug: str) -> Workspace:
     if workspace is None:
         abort(404)
     return workspace
+
+
+def member_workspace_or_api_404(user: User, raw_id: object) -> Workspace:
+    """The workspace named by `raw_id` if the user is a member, else 404 `workspace not found` (D19.11).
+
+    A malformed id, an unknown workspace and someone else's all answer alike, before any
+    sub-resource is looked at, so the core-loop routes cannot be used to probe other workspaces.
+    """
+    workspace_id = parse_uuid(raw_id)
+    if workspace_id is None or membership(user, workspace_id) is None:
+        raise ApiError(404, "workspace not found")
+    return db.session.get(Workspace, workspace_id)

@@ -98,21 +98,25 @@ def test_every_workspace_page_renders_in_the_shell_for_a_member(app, page):
     assert re.findall(r'<a [^>]*href="([^"]+)"[^>]*>Multica</a>', body)[0] == "/acme/issues"
 
 
-def test_areas_of_other_branches_appear_only_once_their_page_exists(make_app):
+def test_an_area_appears_in_the_navigation_only_once_its_page_exists(make_app, monkeypatch):
+    from multica.workspaces import navigation
+
+    monkeypatch.setattr(navigation, "AREAS", (*navigation.AREAS, ("Reports", "reports.reports_page")))
     app = make_app()
     user = create_user(app)
     create_workspace(app, user, slug="areas")
     client, _ = signed_in(app, user)
     body = client.get("/areas/issues").text
-    for label in ("Chat", "Autopilots", "Squads", "Members"):
-        assert f">{label}</a>" not in body
+    for label, path in (("Chat", "chat"), ("Autopilots", "autopilots"), ("Squads", "squads"), ("Members", "settings/members")):
+        assert f'<a href="/areas/{path}">{label}</a>' in body
+    assert ">Reports</a>" not in body
 
     later = make_app()
-    chat = Blueprint("chat", __name__)
-    chat.add_url_rule("/<slug>/chat", "chat_page", lambda slug: "chat")
-    later.register_blueprint(chat)
+    reports = Blueprint("reports", __name__)
+    reports.add_url_rule("/<slug>/reports", "reports_page", lambda slug: "reports")
+    later.register_blueprint(reports)
     client, _ = signed_in(later, user)
-    assert re.search(r'<a href="/areas/chat">Chat</a>', client.get("/areas/issues").text)
+    assert re.search(r'<a href="/areas/reports">Reports</a>', client.get("/areas/issues").text)
 
 
 def test_the_logo_of_a_signed_in_person_leads_to_their_workspace(app, client):

@@ -1,7 +1,7 @@
 """Shell: an idempotency key on issues, so a resubmitted form (the onboarding first issue) counts once.
 
-Revision ID: 0009_shell
-Revises: 0006_contact_sales
+Revision ID: 0008_shell
+Revises: 0007_tasks
 Create Date: 2026-12-03
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_shell'
-down_revision = '0006_contact_sales'
+revision = '0008_shell'
+down_revision = '0007_tasks'
 branch_labels = None
 depends_on = None
 
