@@ -65,9 +65,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
-    from multica import agents, analytics, auth, invitations, issues, metrics, onboarding, runtimes, web, workspaces
+    from multica import agents, analytics, apidoc, auth, invitations, issues, metrics, onboarding, runtimes, web, workspaces
     from multica.agents import views as _agent_views  # noqa: F401 - each module attaches its routes to its bp
     from multica.analytics import views as _analytics_views  # noqa: F401
+    from multica.apidoc import views as _apidoc_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
     from multica.invitations import pages as _invitation_pages  # noqa: F401
@@ -82,7 +83,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
-        runtimes.bp, agents.bp, issues.bp,
+        runtimes.bp, agents.bp, issues.bp, apidoc.bp,
     ):
         app.register_blueprint(blueprint)
 
