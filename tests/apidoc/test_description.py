@@ -16,12 +16,14 @@ description of a route or method the app does not have; the failure lists each o
 from __future__ import annotations
 
 import re
+from uuid import uuid4
 
 import pytest
 import schemathesis
 
 from multica.analytics.catalog import AGENT_TEMPLATES, ROLES, TEAM_SIZES, USE_CASES
 from multica.apidoc.service import DESCRIPTION_PATH, read_description
+from tests.conftest import create_user
 
 JSON_PREFIXES = ("/api/", "/auth/")
 BROWSER_FLOWS = frozenset({"/auth/google", "/auth/google/callback"})
@@ -158,3 +160,13 @@ def test_openapi_json_serves_the_committed_description(client, description):
 def test_the_description_file_is_in_docs():
     assert DESCRIPTION_PATH.name == "openapi.yaml" and DESCRIPTION_PATH.parent.name == "docs"
     assert DESCRIPTION_PATH.is_file()
+
+
+def test_every_operation_called_signed_in_with_an_empty_body_is_below_500_and_never_405(app, client, description):
+    # D19.17: `{}` as the body and random UUIDs as path parameters, by a signed-in user.
+    user = create_user(app)
+    for operation in sorted(described_operations(description)):
+        method, path = operation.split(" ", 1)
+        url = re.sub(r"\{[^}]+\}", lambda _: str(uuid4()), path)
+        response = client.open(url, method=method, json={}, headers=user.headers)
+        assert response.status_code < 500 and response.status_code != 405, f"{operation}: {response.status_code}"
