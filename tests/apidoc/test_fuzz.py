@@ -20,6 +20,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.core.failures import FailureGroup
 
 from multica import create_app
 from multica.apidoc.service import read_description
@@ -101,6 +102,8 @@ def _strip_credentials(case) -> None:
     for name in list(case.headers or {}):
         if name.lower() in {"authorization", "cookie"}:
             del case.headers[name]
+    if case.cookies:
+        case.cookies.clear()
 
 
 @schema.parametrize()
@@ -122,3 +125,14 @@ def test_without_credentials(case, target):
     same_method = case.method.upper() == case.operation.method.upper()
     if secured and not optional and same_method:
         assert response.status_code in (401, 413), f"{case.method} {case.path} answered {response.status_code} without credentials"
+
+
+def test_the_checks_catch_an_answer_that_breaks_its_description(target):
+    # A description that promises a field `/api/me` does not have: the schema check must fail it.
+    document = read_description()
+    document["components"]["schemas"]["User"]["required"].append("favourite_colour")
+    broken = schemathesis.openapi.from_dict(document)
+    case = broken["/api/me"]["GET"].Case()
+    with pytest.raises(FailureGroup) as failure:
+        case.call_and_validate(base_url=target.url, headers=target.user.headers, checks=CHECKS)
+    assert "favourite_colour" in str(failure.value)
