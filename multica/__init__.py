@@ -66,12 +66,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
     from multica import (
-        agents, analytics, auth, autopilots, chat, downloads, feedback, invitations, issues, metrics, onboarding,
+        agents, analytics, apidoc, auth, autopilots, chat, downloads, feedback, invitations, issues, metrics, onboarding,
         runtimes, sales, squads, tasks, web, workspaces,
     )
     from multica.agents import pages as _agent_pages  # noqa: F401 - each module attaches its routes to its bp
     from multica.agents import views as _agent_views  # noqa: F401
     from multica.analytics import views as _analytics_views  # noqa: F401
+    from multica.apidoc import views as _apidoc_views  # noqa: F401
     from multica.auth import google as _google_views  # noqa: F401
     from multica.auth import views as _auth_views  # noqa: F401
     from multica.autopilots import pages as _autopilot_pages  # noqa: F401
@@ -102,7 +103,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
         runtimes.bp, agents.bp, issues.bp, tasks.bp, chat.bp, squads.bp, autopilots.bp,
-        sales.bp, feedback.bp, downloads.bp,
+        sales.bp, feedback.bp, downloads.bp, apidoc.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -16,9 +16,10 @@ from flask import current_app
 
 from multica.auth.models import User, VerificationCode
 from multica.db_utils import advisory_lock, as_utc, insert_ignoring_conflicts, utcnow
-from multica.emails import has_dotted_domain
+from multica.emails import MAX_EMAIL_BYTES, has_dotted_domain
 from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import has_control_characters, utf8_length
 
 CODE_TTL = timedelta(minutes=10)
 RESEND_INTERVAL = timedelta(seconds=60)
@@ -67,6 +68,22 @@ class Restrictions:
 def normalize_email(value: object) -> str:
     """Trimmed and lowercased; non-strings become `""`."""
     return value.strip().lower() if isinstance(value, str) else ""
+
+
+def sign_in_email(value: object) -> str:
+    """`normalize_email(value)`, refused with 400 when no column could hold it.
+
+    The address format is not checked (§8.2), but an address over 254 bytes (`email is too long`),
+    or one with a control character or a lone surrogate (`invalid email`), cannot be stored or
+    looked up: PostgreSQL refuses such values, and no mailbox has such a name.
+    """
+    email = normalize_email(value)
+    size = utf8_length(email)
+    if size is None or has_control_characters(email):
+        raise ApiError(400, "invalid email")
+    if size > MAX_EMAIL_BYTES:
+        raise ApiError(400, "email is too long")
+    return email
 
 
 def default_name(email: str) -> str:
@@ -130,7 +147,7 @@ def send_code(email_input: object, restrictions: Restrictions) -> tuple[str, str
 
     Raises ApiError for an empty email (400), a blocked signup (403) or a resend within 60 s (429).
     """
-    email = normalize_email(email_input)
+    email = sign_in_email(email_input)
     if not email:
         raise ApiError(400, "email is required")
     if not has_dotted_domain(email) or any(char.isspace() for char in email):
@@ -185,7 +202,7 @@ def verify_code(email_input: object, code_input: object) -> str:
     A wrong code costs the newest code an attempt; the fifth wrong attempt invalidates every
     outstanding code for the email. Marking the code used is atomic, so a code signs in once.
     """
-    email = normalize_email(email_input)
+    email = sign_in_email(email_input)
     code = code_input.strip() if isinstance(code_input, str) else ""
     if not email or not code:
         raise ApiError(400, "email and code are required")

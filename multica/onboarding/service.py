@@ -13,6 +13,7 @@ from multica.db_utils import as_utc, utcnow
 from multica.emails import MAX_EMAIL_BYTES, canonical_email
 from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import has_control_characters, utf8_length
 
 SLOTS = {"team_size": TEAM_SIZES, "role": ROLES, "use_case": USE_CASES}
 MAX_OTHER_BYTES = 200
@@ -33,13 +34,20 @@ def validate_questionnaire(value: object) -> dict:
         other = value.get(f"{slot}_other")
         if other is not None and not isinstance(other, str):
             raise ApiError(400, "invalid questionnaire")
-        if other is not None and len(other.encode("utf-8")) > MAX_OTHER_BYTES:
+        if other is not None and not _storable(other, MAX_OTHER_BYTES):
             raise ApiError(400, "invalid questionnaire")
         if slot in value:
             stored[slot] = answer
         if f"{slot}_other" in value:
             stored[f"{slot}_other"] = other
     return stored
+
+
+def _storable(text: str, max_bytes: int) -> bool:
+    """At most `max_bytes` UTF-8 bytes, and nothing PostgreSQL refuses (NUL, a lone surrogate) or
+    that has no place in a typed answer (other control characters; newlines and tabs are fine)."""
+    size = utf8_length(text)
+    return size is not None and size <= max_bytes and not has_control_characters(text, multiline=True)
 
 
 def is_complete(questionnaire: object) -> bool:
@@ -112,7 +120,10 @@ def join_cloud_waitlist(user: User, email_input: object, reason_input: object) -
     email_text = (email_input or "").strip().lower()
     if not email_text:
         raise ApiError(400, "email is required")
-    if len(email_text.encode("utf-8")) > MAX_EMAIL_BYTES:
+    email_size = utf8_length(email_text)
+    if email_size is None or has_control_characters(email_text):
+        raise ApiError(400, "email is invalid")
+    if email_size > MAX_EMAIL_BYTES:
         raise ApiError(400, "email is too long")
     email = canonical_email(email_text)
     if email is None:
@@ -120,7 +131,10 @@ def join_cloud_waitlist(user: User, email_input: object, reason_input: object) -
     if len(email.encode("utf-8")) > MAX_EMAIL_BYTES:
         raise ApiError(400, "email is too long")
     reason = (reason_input or "").strip()
-    if len(reason.encode("utf-8")) > MAX_REASON_BYTES:
+    reason_size = utf8_length(reason)
+    if reason_size is None or has_control_characters(reason, multiline=True):
+        raise ApiError(400, "invalid reason")
+    if reason_size > MAX_REASON_BYTES:
         raise ApiError(400, "reason is too long")
     user.cloud_waitlist_email = email
     user.cloud_waitlist_reason = reason or None

@@ -15,6 +15,7 @@ from multica.auth.models import User
 from multica.db_utils import parse_uuid
 from multica.errors import ApiError
 from multica.extensions import db
+from multica.inputs import has_control_characters, utf8_length
 from multica.workspaces.models import Member, Workspace
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?")
@@ -43,7 +44,11 @@ def validate_workspace_input(name: object, slug: object) -> tuple[str, str]:
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "name is required")
     name = name.strip()
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    size = utf8_length(name)
+    # PostgreSQL cannot store a NUL or a lone surrogate, and no control character belongs in a name.
+    if size is None or has_control_characters(name):
+        raise ApiError(400, "invalid name")
+    if size > MAX_NAME_BYTES:
         raise ApiError(400, "name is too long")
     if slug is None or slug == "":
         slug = slug_from_name(name)
