@@ -7,6 +7,7 @@ import re
 import secrets
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask.testing import FlaskClient
@@ -196,6 +197,31 @@ def live_server(app):
     server.stop()
 
 
+# ---- a workspace and a daemon token, for the runtime, task and chat tests ----------------------------
+
+@pytest.fixture
+def owner(app):
+    """A signed-in user (Bearer) who owns `workspace`."""
+    return create_user(app)
+
+
+@pytest.fixture
+def workspace(app, owner) -> dict:
+    """The owner's workspace, as `POST /api/workspaces` answered it."""
+    return create_workspace(app, owner)
+
+
+@pytest.fixture
+def daemon(client, owner, workspace):
+    """A daemon token for `workspace`, minted through the API: `.token`, `.headers`, `.workspace_id`."""
+    response = client.post(f"/api/workspaces/{workspace['id']}/daemon-tokens", headers=owner.headers)
+    assert response.status_code == 201, response.json
+    token = response.json["token"]
+    return SimpleNamespace(
+        id=response.json["id"], token=token, headers={"Authorization": f"Bearer {token}"}, workspace_id=workspace["id"],
+    )
+
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -256,7 +282,6 @@ def pytest_sessionfinish(session, exitstatus):
 def create_user(app, email: str | None = None, **fields):
     """A user row plus a Bearer token for it: `.id`, `.email`, `.token`, `.headers`."""
     import uuid as _uuid
-    from types import SimpleNamespace
 
     from multica.auth.models import User
     from multica.auth.tokens import issue_token

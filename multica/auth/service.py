@@ -117,6 +117,20 @@ def dev_code(config) -> str | None:
     return code
 
 
+def mark_onboarded(user: User, now) -> sa.Row | None:
+    """Set `onboarded_at` if it is still empty, in the caller's transaction (not committed).
+
+    One conditional UPDATE, so of concurrent callers exactly one gets the row back
+    (`onboarded_at`, `cloud_waitlist_email`) and emits `onboarding_completed`; the others get None.
+    """
+    return db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, User.onboarded_at.is_(None))
+        .values(onboarded_at=now, updated_at=now)
+        .returning(User.onboarded_at, User.cloud_waitlist_email)
+    ).first()
+
+
 def find_or_create_user(email: str, restrictions: Restrictions) -> tuple[User, bool]:
     """The user for `email`, creating it when allowed; `(user, is_new)`. Raises ApiError 403 when blocked.
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from multica.analytics import events
 from multica.analytics.record import record_event
 from multica.auth.models import User
+from multica.auth.service import mark_onboarded
 from multica.db_utils import as_utc, insert_ignoring_conflicts, parse_uuid, rfc3339, utcnow
 from multica.errors import ApiError
 from multica.extensions import db
@@ -284,12 +285,7 @@ def accept_invitation(user: User, raw_id: object) -> dict:
     if inserted is None:
         db.session.rollback()
         raise ApiError(409, "you are already a member of this workspace")
-    onboarded = db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id, User.onboarded_at.is_(None))
-        .values(onboarded_at=now, updated_at=now)
-        .returning(User.onboarded_at, User.cloud_waitlist_email)
-    ).first()
+    onboarded = mark_onboarded(user, now)
     db.session.commit()
     db.session.refresh(user)
     record_event(events.team_invite_accepted(str(user.id), str(workspace_id), as_utc(invited_at)))

@@ -9,6 +9,7 @@ from multica.analytics.catalog import ROLES, TEAM_SIZES, USE_CASES
 from multica.analytics.events import completion_path as allowed_completion_path
 from multica.analytics.record import count_only, record_event
 from multica.auth.models import User
+from multica.auth.service import mark_onboarded
 from multica.db_utils import as_utc, utcnow
 from multica.emails import MAX_EMAIL_BYTES, canonical_email
 from multica.errors import ApiError
@@ -92,12 +93,7 @@ def update_questionnaire(user: User, questionnaire: object, *, platform: str = "
 def complete_onboarding(user: User, path: object, workspace_id: str = "") -> User:
     """Flip `onboarded_at` once (atomically) and emit `onboarding_completed` for that first flip only."""
     now = utcnow()
-    flipped = db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id, User.onboarded_at.is_(None))
-        .values(onboarded_at=now, updated_at=now)
-        .returning(User.onboarded_at, User.cloud_waitlist_email)
-    ).first()
+    flipped = mark_onboarded(user, now)
     db.session.commit()
     db.session.refresh(user)
     if flipped is not None:

@@ -1,3 +1,3 @@
 """The autopilot tests use the task tests' fixtures: a workspace, its daemon token, a runtime and an agent."""
 
-from tests.tasks.conftest import agent, daemon, owner, runtime, workspace  # noqa: F401
+from tests.tasks.conftest import agent, runtime  # noqa: F401
