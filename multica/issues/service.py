@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from blinker import Namespace
 from sqlalchemy.exc import IntegrityError
@@ -122,13 +124,18 @@ def assign_issue(workspace: Workspace, issue: Issue, assignee_agent_id: object) 
     return issue
 
 
+# `<PREFIX>-<number>`: the prefix is at most 8 letters (`issue_prefix_for`). Anything else cannot be a
+# key, and is not looked up: a NUL, say, would be refused by PostgreSQL with an error (a 500).
+ISSUE_KEY = re.compile(r"[A-Z]{1,8}-[0-9]{1,20}")
+
+
 def issue_in_workspace(workspace: Workspace, raw_id: object) -> Issue:
     """The workspace's issue by id or by key (`ACME-1`), or ApiError 404 `issue not found`."""
     issue_id = parse_uuid(raw_id)
     if issue_id is not None:
         issue = db.session.get(Issue, issue_id)
     elif isinstance(raw_id, str) and raw_id:
-        issue = db.session.scalar(sa.select(Issue).where(Issue.workspace_id == workspace.id, Issue.key == raw_id.strip().upper()))
+        issue = issue_by_key(workspace, raw_id.strip().upper())
     else:
         issue = None
     if issue is None or issue.workspace_id != workspace.id:
@@ -138,6 +145,8 @@ def issue_in_workspace(workspace: Workspace, raw_id: object) -> Issue:
 
 def issue_by_key(workspace: Workspace, key: str) -> Issue | None:
     """The workspace's issue with `key` (`ACME-1`), if any."""
+    if not ISSUE_KEY.fullmatch(key):
+        return None
     return db.session.scalar(sa.select(Issue).where(Issue.workspace_id == workspace.id, Issue.key == key))
 
 

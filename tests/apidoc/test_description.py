@@ -21,8 +21,11 @@ from uuid import uuid4
 import pytest
 import schemathesis
 
-from multica.analytics.catalog import AGENT_TEMPLATES, ROLES, TEAM_SIZES, USE_CASES
+from multica.analytics.catalog import AGENT_TEMPLATES, COMPANY_SIZES, FEEDBACK_KINDS, ROLES, SALES_USE_CASES, TEAM_SIZES, USE_CASES
+from multica.autopilots.models import ACTIONS as AUTOPILOT_ACTIONS
+from multica.autopilots.models import CADENCES as AUTOPILOT_CADENCES
 from multica.apidoc.service import DESCRIPTION_PATH, read_description
+from multica.tasks.models import STATUSES as TASK_STATUSES
 from tests.conftest import create_user
 
 JSON_PREFIXES = ("/api/", "/auth/")
@@ -144,6 +147,11 @@ def test_the_enumerations_match_the_catalog(description):
     for slot, values in (("team_size", TEAM_SIZES), ("role", ROLES), ("use_case", USE_CASES)):
         assert [v for v in questionnaire[slot]["enum"] if v] == list(values), slot
     assert [v for v in schemas["AgentTemplate"]["enum"] if v] == list(AGENT_TEMPLATES)
+    for name, values in (
+        ("CompanySize", COMPANY_SIZES), ("SalesUseCase", SALES_USE_CASES), ("FeedbackKind", FEEDBACK_KINDS),
+        ("AutopilotAction", AUTOPILOT_ACTIONS), ("AutopilotCadence", AUTOPILOT_CADENCES), ("TaskStatus", TASK_STATUSES),
+    ):
+        assert [v for v in schemas[name]["enum"] if v] == list(values), name
 
 
 def test_openapi_json_serves_the_committed_description(client, description):

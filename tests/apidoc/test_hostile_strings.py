@@ -12,6 +12,7 @@ covered as soon as it is described.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -91,17 +92,30 @@ def with_value(body: dict, field: tuple[str, ...], marker: str) -> dict:
 
 @pytest.fixture
 def world(app, client):
-    """A user, their workspace and a daemon token for it."""
+    """A user, their workspace, a daemon token for it, and the rows a path can name.
+
+    Sub-resources are looked up before the body is read, so a path naming an unknown chat session
+    or issue would answer 404 without ever reaching the hostile field: those get real ids.
+    """
     user = create_user(app)
     workspace = create_workspace(app, user)
-    token = client.post(f"/api/workspaces/{workspace['id']}/daemon-tokens", headers=user.headers).json["token"]
-    return user, workspace, {"Authorization": f"Bearer {token}"}
+    api = f"/api/workspaces/{workspace['id']}"
+    token = client.post(f"{api}/daemon-tokens", headers=user.headers).json["token"]
+    daemon_headers = {"Authorization": f"Bearer {token}"}
+    runtime = client.post(
+        "/api/daemon/register", json={"daemon_id": "hostile", "providers": ["claude"]}, headers=daemon_headers,
+    ).json["runtimes"][0]
+    agent = client.post(f"{api}/agents", json={"runtime_id": runtime["id"]}, headers=user.headers).json
+    issue = client.post(f"{api}/issues", json={"title": "Seeded", "assignee_agent_id": agent["id"]}, headers=user.headers).json
+    session = client.post(f"{api}/chat-sessions", json={"agent_id": agent["id"]}, headers=user.headers).json
+    ids = {"workspace_id": workspace["id"], "issue_id": issue["id"], "session_id": session["id"]}
+    return user, ids, daemon_headers
 
 
 @pytest.mark.parametrize(("method", "path", "schema", "field", "label"), list(cases()))
 def test_no_string_makes_a_5xx(client, world, method, path, schema, field, label):
-    user, workspace, daemon_headers = world
-    url = path.replace("{workspace_id}", workspace["id"]).replace("{token_id}", str(uuid.uuid4()))
+    user, ids, daemon_headers = world
+    url = re.sub(r"\{([^}]+)\}", lambda match: ids.get(match.group(1)) or str(uuid.uuid4()), path)
     headers = daemon_headers if path.startswith("/api/daemon/") else user.headers
     # The hostile value is spliced into the serialised body, so escapes reach the server as written.
     marker = "@@HOSTILE@@"
@@ -121,5 +135,10 @@ def test_the_walk_reaches_the_fields_that_failed_before():
         "POST /api/me/onboarding/cloud-waitlist reason nul",
         "POST /auth/send-code email 100 KB",
         "POST /api/daemon/register daemon_id control character",
+        "POST /api/contact-sales first_name nul",
+        "POST /api/feedback message lone surrogate",
+        "POST /api/workspaces/{workspace_id}/chat-sessions/{session_id}/messages content nul",
+        "POST /api/workspaces/{workspace_id}/autopilots prompt 100 KB",
+        "POST /api/daemon/tasks/{task_id}/fail error nul",
     ):
         assert expected in ids

@@ -117,3 +117,19 @@ def test_member_routes_refuse_bad_ids_and_bodies(client, owner, workspace, agent
         response = client.patch(f"{base}/issues/{issue['id']}", data=raw, content_type=content_type, headers=owner.headers)
         assert response.status_code == 400
     assert tasks(client, owner, workspace) == []
+
+
+@pytest.mark.parametrize("raw", ["a%00b", "ISS-1%00", "%F0%9F%98%80", "x" * 200, "ISS-", "-1"])
+def test_an_issue_named_by_what_no_key_can_be_is_404_not_500(client, owner, workspace, agent, raw):
+    # A NUL in the issue id (query or path) reached the key lookup, which PostgreSQL refuses with an error.
+    issue = create_issue(client, owner, workspace)
+    base = f"/api/workspaces/{workspace['id']}"
+    for response in (
+        client.get(f"{base}/tasks?issue_id={raw}", headers=owner.headers),
+        client.patch(f"{base}/issues/{raw}", json={"assignee_agent_id": None}, headers=owner.headers),
+        client.post(f"{base}/issues/{raw}/rerun", headers=owner.headers),
+    ):
+        assert response.status_code == 404 and response.json["error"] == "issue not found"
+    # Keys still name issues, in any case and with spaces around them.
+    assert client.get(f"{base}/tasks?issue_id={issue['key']}", headers=owner.headers).status_code == 200
+    assert client.get(f"{base}/tasks?issue_id=%20{issue['key'].lower()}", headers=owner.headers).status_code == 200
