@@ -210,3 +210,10 @@ def test_reconcile_zero_drift_across_a_restart_then_drift_behind_the_apps_back(a
     table = run_reconcile(app, prometheus.url)
     assert table.exit_code == 1 and "-1" in table.stdout and "exceeds the tolerance" in table.stderr
     assert run_reconcile(app, prometheus.url, "--tolerance", "1").exit_code == 0
+
+    # Every Grafana panel query is PromQL that this real Prometheus accepts.
+    from tests.insight.test_grafana import expressions
+
+    for title, expr in expressions():
+        answer = httpx.get(prometheus.url + "/api/v1/query", params={"query": expr.replace("$__range", "1h")}, timeout=5).json()
+        assert answer["status"] == "success", (title, expr, answer)
