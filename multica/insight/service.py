@@ -84,41 +84,78 @@ def database_side(days: list[date]) -> dict[str, dict[date, int]]:
     }
 
 
-def _exists(model, *where):
-    return sa.exists(sa.select(1).select_from(model).where(*where))
+def _users(column, *where):
+    """The distinct user ids of `column` (rows matching `where`), as a subquery to outer-join."""
+    return sa.select(column.label("user_id")).where(column.is_not(None), *where).distinct().subquery()
 
 
 def funnel(since: datetime) -> dict:
     """The activation funnel of users who signed up since `since`, expansion, completion paths and the
-    weekly active workspaces (D16.2, D19.12)."""
+    weekly active workspaces (D16.2, D19.12).
+
+    Each step is a distinct set of user ids, outer-joined to the users of the window: one pass over
+    each table (hash joins), whatever the number of users.
+    """
     user = User
-    owns_workspace = _exists(Member, Member.user_id == user.id, Member.role == "owner")
-    has_runtime = _exists(Runtime, Runtime.registered_by == user.id)
-    has_agent = _exists(Agent, Agent.owner_id == user.id)
-    has_issue = _exists(Issue, Issue.creator_id == user.id)
-    has_executed = _exists(Issue, Issue.creator_id == user.id, Issue.first_executed_at.is_not(None))
-    joined_by_invite = _exists(
-        WorkspaceInvitation,
-        WorkspaceInvitation.status == "accepted",
-        sa.or_(WorkspaceInvitation.invitee_user_id == user.id, WorkspaceInvitation.invitee_email == user.email),
+    owners = _users(Member.user_id, Member.role == "owner")
+    registrars = _users(Runtime.registered_by)
+    agent_owners = _users(Agent.owner_id)
+    issue_creators = _users(Issue.creator_id)
+    executors = _users(Issue.creator_id, Issue.first_executed_at.is_not(None))
+    invitees = _users(WorkspaceInvitation.invitee_user_id, WorkspaceInvitation.status == "accepted")
+    joined = (
+        sa.select(user)
+        .outerjoin(owners, owners.c.user_id == user.id)
+        .outerjoin(registrars, registrars.c.user_id == user.id)
+        .outerjoin(agent_owners, agent_owners.c.user_id == user.id)
+        .outerjoin(issue_creators, issue_creators.c.user_id == user.id)
+        .outerjoin(executors, executors.c.user_id == user.id)
+        .outerjoin(invitees, invitees.c.user_id == user.id)
     )
+    owns_workspace = owners.c.user_id.is_not(None)
+    has_runtime = registrars.c.user_id.is_not(None)
 
     def flag(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    row = db.session.execute(
+    # The path is not stored: it is read back from what the onboarded user left behind.
+    path = sa.case(
+        (sa.and_(invitees.c.user_id.is_not(None), sa.not_(owns_workspace)), "invite_accept"),
+        (sa.not_(owns_workspace), "skip_existing"),
+        (has_runtime, "full"),
+        (user.cloud_waitlist_email.is_not(None), "cloud_waitlist"),
+        else_="runtime_skipped",
+    )
+    per_user = joined.with_only_columns(
+        user.onboarding_questionnaire_submitted_at.is_not(None).label("questionnaire"),
+        owns_workspace.label("workspace"),
+        has_runtime.label("runtime"),
+        agent_owners.c.user_id.is_not(None).label("agent"),
+        issue_creators.c.user_id.is_not(None).label("issue"),
+        executors.c.user_id.is_not(None).label("executed"),
+        user.onboarded_at.is_not(None).label("onboarded"),
+        sa.case((user.onboarded_at.is_not(None), path), else_=None).label("path"),
+    ).where(user.created_at >= since).subquery()
+    rows = db.session.execute(
         sa.select(
+            per_user.c.path,
             sa.func.count().label("signed_up"),
-            flag(user.onboarding_questionnaire_submitted_at.is_not(None)).label("questionnaire_submitted"),
-            flag(owns_workspace).label("workspace_created"),
-            flag(has_runtime).label("runtime_registered"),
-            flag(has_agent).label("first_agent"),
-            flag(has_issue).label("first_issue"),
-            flag(has_executed).label("issue_executed"),
-            flag(user.onboarded_at.is_not(None)).label("onboarded"),
-        ).select_from(user).where(user.created_at >= since)
-    ).one()
-    counts = {name: int(getattr(row, name)) for name in FUNNEL_STEPS}
+            flag(per_user.c.questionnaire).label("questionnaire_submitted"),
+            flag(per_user.c.workspace).label("workspace_created"),
+            flag(per_user.c.runtime).label("runtime_registered"),
+            flag(per_user.c.agent).label("first_agent"),
+            flag(per_user.c.issue).label("first_issue"),
+            flag(per_user.c.executed).label("issue_executed"),
+            flag(per_user.c.onboarded).label("onboarded"),
+        ).group_by(per_user.c.path)
+    ).all()
+    counts = {name: 0 for name in FUNNEL_STEPS}
+    paths = {name: 0 for name in COMPLETION_PATHS if name != "unknown"}
+    for row in rows:
+        for name in FUNNEL_STEPS:
+            counts[name] += int(getattr(row, name))
+        if row.path is not None:
+            paths[row.path] = int(row.signed_up)
 
     invites = db.session.execute(
         sa.select(
@@ -127,21 +164,6 @@ def funnel(since: datetime) -> dict:
         ).where(WorkspaceInvitation.created_at >= since)
     ).one()
     counts["invites_sent"], counts["invites_accepted"] = int(invites.sent), int(invites.accepted)
-
-    # The path is not stored: it is read back from what the onboarded user left behind.
-    path = sa.case(
-        (sa.and_(joined_by_invite, sa.not_(owns_workspace)), "invite_accept"),
-        (sa.not_(owns_workspace), "skip_existing"),
-        (has_runtime, "full"),
-        (user.cloud_waitlist_email.is_not(None), "cloud_waitlist"),
-        else_="runtime_skipped",
-    ).label("path")
-    path_rows = db.session.execute(
-        sa.select(path, sa.func.count()).where(user.created_at >= since, user.onboarded_at.is_not(None)).group_by(path)
-    ).all()
-    paths = {name: 0 for name in COMPLETION_PATHS if name != "unknown"}
-    for name, count in path_rows:
-        paths[name] = int(count)
 
     return {
         "since": since.isoformat(),
