@@ -66,8 +66,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every area's routes, imported explicitly, then every blueprint registered here and nowhere else."""
     from multica import (
-        agents, analytics, apidoc, auth, autopilots, chat, downloads, feedback, invitations, issues, metrics, onboarding,
-        runtimes, sales, squads, tasks, web, workspaces,
+        agents, analytics, apidoc, auth, autopilots, chat, downloads, feedback, insight, invitations, issues, metrics,
+        onboarding, runtimes, sales, squads, tasks, web, workspaces,
     )
     from multica.agents import pages as _agent_pages  # noqa: F401 - each module attaches its routes to its bp
     from multica.agents import views as _agent_views  # noqa: F401
@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from multica.downloads import pages as _download_pages  # noqa: F401
     from multica.feedback import pages as _feedback_pages  # noqa: F401
     from multica.feedback import views as _feedback_views  # noqa: F401
+    from multica.insight import pages as _insight_pages  # noqa: F401
     from multica.invitations import pages as _invitation_pages  # noqa: F401
     from multica.invitations import views as _invitation_views  # noqa: F401
     from multica.issues import pages as _issue_pages  # noqa: F401
@@ -103,7 +104,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         web.bp, metrics.bp, analytics.bp, auth.bp, workspaces.bp, invitations.bp, onboarding.bp,
         runtimes.bp, agents.bp, issues.bp, tasks.bp, chat.bp, squads.bp, autopilots.bp,
-        sales.bp, feedback.bp, downloads.bp, apidoc.bp,
+        sales.bp, feedback.bp, downloads.bp, apidoc.bp, insight.bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -134,8 +135,10 @@ def register_commands(app: Flask) -> None:
     """Every CLI group beyond Flask-Migrate's `db`: `analytics`, `runtimes`, `tasks`, `autopilots`."""
     from multica.analytics.commands import analytics_cli
     from multica.autopilots.commands import autopilots_cli
+    from multica.insight.commands import attach as attach_insight_commands
     from multica.runtimes.commands import runtimes_cli
     from multica.tasks.commands import tasks_cli
 
+    attach_insight_commands(analytics_cli)  # `analytics reconcile` and `analytics funnel` (D16)
     for group in (analytics_cli, runtimes_cli, tasks_cli, autopilots_cli):
         app.cli.add_command(group)

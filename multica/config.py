@@ -129,6 +129,8 @@ def from_env() -> dict:
         "ANALYTICS_STRICT": not production and env_str("APP_ENV").strip().lower() not in {"staging", "stage"},
         # Metrics (D8).
         "METRICS_TOKEN": env_str("METRICS_TOKEN"),
+        # Who may open /admin/funnel (D16.3): a comma-separated list of emails.
+        "ADMIN_EMAILS": env_str("ADMIN_EMAILS"),
         # Per-IP throttles (D9).
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": env_str("REDIS_URL").strip() or "memory://",

@@ -41,6 +41,9 @@ class Metrics:
                 [label.name for label in metric.labels],
                 registry=self.registry,
             )
+        # `analytics reconcile` reads this counter; it exists at 0 from start-up (D19.14).
+        for source in ("manual", "chat", "autopilot"):
+            self.counters["multica_issue_executed_total"].labels(source)
         self.runtime_ready_seconds = Histogram(
             "multica_runtime_ready_seconds",
             "Time from daemon start to a ready runtime.",

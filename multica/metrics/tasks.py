@@ -108,6 +108,10 @@ class AgentTaskMetrics:
             for mode in PRECREATED_MODES:
                 for reason in CANONICAL_FAILURE_REASONS:
                     self.failed.labels(source, mode, reason)
+                # Terminal series exist at 0 too: Prometheus sees no increase in a series born at 1,
+                # and `analytics reconcile` reads these (D19.14).
+                for status in ("completed", "failed", "cancelled"):
+                    self.terminal.labels(source, mode, status)
 
     def record_enqueued(self, source: object, runtime_mode: object) -> None:
         """Count a task entering the queue."""
