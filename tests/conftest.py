@@ -6,10 +6,12 @@ import os
 import re
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
@@ -220,6 +222,31 @@ def daemon(client, owner, workspace):
     return SimpleNamespace(
         id=response.json["id"], token=token, headers={"Authorization": f"Bearer {token}"}, workspace_id=workspace["id"],
     )
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url():
+    """A reachable Redis for shared throttles (a skip says why; CI=true turns any skip into a failure)."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} (.ci/run starts it)")
+    return REDIS_URL
+
+
+def run_together(task, count: int = 20) -> list:
+    """Run `task(i)` on `count` threads released at the same instant."""
+    barrier = threading.Barrier(count, timeout=30)
+
+    def run(index: int):
+        barrier.wait()
+        return task(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

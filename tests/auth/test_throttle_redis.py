@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-
-import pytest
-import redis
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} (.ci/run starts it)")
-    return REDIS_URL
 
 
 def test_two_workers_share_one_budget(make_app, redis_url):

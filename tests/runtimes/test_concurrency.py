@@ -8,31 +8,18 @@ decisions must come from the statements themselves: one row, one `runtime_regist
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from multica.extensions import db
 from multica.runtimes.service import sweep_silent_runtimes
+from tests.conftest import run_together
 from tests.runtimes.helpers import lifecycle_counts, runtime_rows
 
 pytestmark = pytest.mark.postgres
 
 THREADS = 20
-
-
-def run_together(task, count: int = THREADS) -> list:
-    """Run `task(i)` on `count` threads released at the same instant."""
-    barrier = threading.Barrier(count, timeout=30)
-
-    def run(index: int):
-        barrier.wait()
-        return task(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def post(url: str, token: str, body: dict) -> int:

@@ -6,30 +6,16 @@ its own connection, werkzeug thread and database session, as several gunicorn wo
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.conftest import flush
+from tests.conftest import flush, run_together
 from tests.tasks.helpers import claim, create_issue, delta, metric, report, task_metrics, tasks
 
 pytestmark = pytest.mark.postgres
 
 THREADS = 20
-
-
-def run_together(task, count: int = THREADS) -> list:
-    """Run `task(i)` on `count` threads released at the same instant."""
-    barrier = threading.Barrier(count, timeout=30)
-
-    def run(index: int):
-        barrier.wait()
-        return task(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def post(url: str, token: str, body: dict) -> httpx.Response:
