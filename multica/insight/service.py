@@ -85,82 +85,69 @@ def database_side(days: list[date]) -> dict[str, dict[date, int]]:
 
 
 def _users(column, *where):
-    """The distinct user ids of `column` (rows matching `where`), as a subquery to outer-join."""
-    return sa.select(column.label("user_id")).where(column.is_not(None), *where).distinct().subquery()
+    """The distinct user ids of `column` (rows matching `where`), for an uncorrelated `IN`."""
+    return sa.select(column).where(column.is_not(None), *where)
+
+
+# Each step's set of user ids is hashed once and probed by every user of the window (PostgreSQL's
+# "hashed SubPlan", SQLite's ephemeral index); the hash of a million-user step must fit in memory.
+FUNNEL_WORK_MEM = "64MB"
+
+
+def _count_where(condition):
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _roomy_hashes() -> None:
+    """On PostgreSQL, give this transaction the memory its hashed subplans need (default 4 MB)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text(f"SET LOCAL work_mem = '{FUNNEL_WORK_MEM}'"))
 
 
 def funnel(since: datetime) -> dict:
     """The activation funnel of users who signed up since `since`, expansion, completion paths and the
     weekly active workspaces (D16.2, D19.12).
 
-    Each step is a distinct set of user ids, outer-joined to the users of the window: one pass over
-    each table (hash joins), whatever the number of users.
+    Each step is a set of user ids tested with an uncorrelated `IN`: one pass over each table, built
+    into a hash once, and one probe per user of the window, whatever the number of users.
     """
     user = User
-    owners = _users(Member.user_id, Member.role == "owner")
-    registrars = _users(Runtime.registered_by)
-    agent_owners = _users(Agent.owner_id)
-    issue_creators = _users(Issue.creator_id)
-    executors = _users(Issue.creator_id, Issue.first_executed_at.is_not(None))
-    invitees = _users(WorkspaceInvitation.invitee_user_id, WorkspaceInvitation.status == "accepted")
-    joined = (
-        sa.select(user)
-        .outerjoin(owners, owners.c.user_id == user.id)
-        .outerjoin(registrars, registrars.c.user_id == user.id)
-        .outerjoin(agent_owners, agent_owners.c.user_id == user.id)
-        .outerjoin(issue_creators, issue_creators.c.user_id == user.id)
-        .outerjoin(executors, executors.c.user_id == user.id)
-        .outerjoin(invitees, invitees.c.user_id == user.id)
-    )
-    owns_workspace = owners.c.user_id.is_not(None)
-    has_runtime = registrars.c.user_id.is_not(None)
-
-    def flag(condition):
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
-    # The path is not stored: it is read back from what the onboarded user left behind.
-    path = sa.case(
-        (sa.and_(invitees.c.user_id.is_not(None), sa.not_(owns_workspace)), "invite_accept"),
-        (sa.not_(owns_workspace), "skip_existing"),
-        (has_runtime, "full"),
-        (user.cloud_waitlist_email.is_not(None), "cloud_waitlist"),
-        else_="runtime_skipped",
-    )
-    per_user = joined.with_only_columns(
-        user.onboarding_questionnaire_submitted_at.is_not(None).label("questionnaire"),
-        owns_workspace.label("workspace"),
-        has_runtime.label("runtime"),
-        agent_owners.c.user_id.is_not(None).label("agent"),
-        issue_creators.c.user_id.is_not(None).label("issue"),
-        executors.c.user_id.is_not(None).label("executed"),
-        user.onboarded_at.is_not(None).label("onboarded"),
-        sa.case((user.onboarded_at.is_not(None), path), else_=None).label("path"),
-    ).where(user.created_at >= since).subquery()
-    rows = db.session.execute(
-        sa.select(
-            per_user.c.path,
-            sa.func.count().label("signed_up"),
-            flag(per_user.c.questionnaire).label("questionnaire_submitted"),
-            flag(per_user.c.workspace).label("workspace_created"),
-            flag(per_user.c.runtime).label("runtime_registered"),
-            flag(per_user.c.agent).label("first_agent"),
-            flag(per_user.c.issue).label("first_issue"),
-            flag(per_user.c.executed).label("issue_executed"),
-            flag(per_user.c.onboarded).label("onboarded"),
-        ).group_by(per_user.c.path)
-    ).all()
+    # One row per combination of what a user did (at most 2^9), counted in the database; each IN
+    # appears once in the statement, so each step's hash is built once.
+    profile = {
+        "questionnaire_submitted": user.onboarding_questionnaire_submitted_at.is_not(None),
+        "workspace_created": user.id.in_(_users(Member.user_id, Member.role == "owner")),
+        "runtime_registered": user.id.in_(_users(Runtime.registered_by)),
+        "first_agent": user.id.in_(_users(Agent.owner_id)),
+        "first_issue": user.id.in_(_users(Issue.creator_id)),
+        "issue_executed": user.id.in_(_users(Issue.creator_id, Issue.first_executed_at.is_not(None))),
+        "onboarded": user.onboarded_at.is_not(None),
+        "invite_accepted": user.id.in_(
+            _users(WorkspaceInvitation.invitee_user_id, WorkspaceInvitation.status == "accepted")
+        ),
+        "cloud_waitlist": user.cloud_waitlist_email.is_not(None),
+    }
+    per_user = sa.select(*(condition.label(name) for name, condition in profile.items())).where(
+        user.created_at >= since
+    ).subquery()
+    columns = [per_user.c[name] for name in profile]
+    _roomy_hashes()
+    rows = db.session.execute(sa.select(*columns, sa.func.count().label("users")).group_by(*columns)).all()
     counts = {name: 0 for name in FUNNEL_STEPS}
     paths = {name: 0 for name in COMPLETION_PATHS if name != "unknown"}
     for row in rows:
-        for name in FUNNEL_STEPS:
-            counts[name] += int(getattr(row, name))
-        if row.path is not None:
-            paths[row.path] = int(row.signed_up)
+        users = int(row.users)
+        counts["signed_up"] += users
+        for name in FUNNEL_STEPS[1:]:
+            if getattr(row, name):
+                counts[name] += users
+        if row.onboarded:
+            paths[completion_path(row)] += users
 
     invites = db.session.execute(
         sa.select(
             sa.func.count().label("sent"),
-            flag(WorkspaceInvitation.status == "accepted").label("accepted"),
+            _count_where(WorkspaceInvitation.status == "accepted").label("accepted"),
         ).where(WorkspaceInvitation.created_at >= since)
     ).one()
     counts["invites_sent"], counts["invites_accepted"] = int(invites.sent), int(invites.accepted)
@@ -171,6 +158,15 @@ def funnel(since: datetime) -> dict:
         "completion_paths": paths,
         "weekly_active_workspaces": weekly_active_workspaces(since),
     }
+
+
+def completion_path(row) -> str:
+    """The path an onboarded user took, read back from what they left behind (it is not stored)."""
+    if not row.workspace_created:
+        return "invite_accept" if row.invite_accepted else "skip_existing"
+    if row.runtime_registered:
+        return "full"
+    return "cloud_waitlist" if row.cloud_waitlist else "runtime_skipped"
 
 
 def _steps(counts: dict, names: tuple) -> list[dict]:
