@@ -5,7 +5,7 @@
 Builds a fresh database (dropped and re-created: never point it at one you care about), migrates
 it, creates a workspace with a daemon token, a runtime and an agent, inserts the queued tasks in
 bulk, then serves the app with gunicorn (`gunicorn.conf.py`, production settings) and lets
-`--claimers` threads loop claim → start → complete over keep-alive HTTP until every claim answers
+`--claimers` processes (one keep-alive `http.client` connection each) loop claim → start → complete over keep-alive HTTP until every claim answers
 204. It reports tasks/s, claim latency percentiles, double dispatches (a task id handed out twice,
 or a row not completed exactly once: must be 0) and the PostgreSQL plan of the claim query, which
 must use the `(runtime_id, status, created_at)` index. Results go to `.benchmarks/results/`.
@@ -14,20 +14,25 @@ must use the `(runtime_id, status, created_at)` index. Results go to `.benchmark
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from http.client import HTTPConnection
+from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
 
 from _common import ROOT, versions, write_result
+from _procstat import tree_cpu
 
 GOAL_TASKS_PER_SECOND = 500
 
@@ -134,45 +139,78 @@ def serve(url: str, port: int, workers: int, threads: int, work: str) -> subproc
     raise SystemExit("gunicorn did not become ready")
 
 
+def _claimer(base: str, token: str, runtime_id: str, ready, results) -> None:
+    """One daemon: claim → start → complete over one keep-alive connection until a claim answers 204."""
+    address = urlsplit(base)
+    http = HTTPConnection(address.hostname, address.port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    claim_body = json.dumps({"runtime_id": runtime_id})
+    mine, waits, errors = [], [], 0
+
+    def post(path: str, body: str) -> tuple[int, bytes]:
+        http.request("POST", path, body=body, headers=headers)
+        response = http.getresponse()
+        return response.status, response.read()
+
+    ready.wait()
+    while True:
+        began = time.perf_counter()
+        status, payload = post("/api/daemon/tasks/claim", claim_body)
+        waits.append(time.perf_counter() - began)
+        if status == 204:
+            break
+        if status != 200:
+            errors += 1
+            continue
+        task_id = json.loads(payload)["task"]["id"]
+        mine.append(task_id)
+        for action, body in (("start", "{}"), ("complete", '{"result": "ok"}')):
+            if post(f"/api/daemon/tasks/{task_id}/{action}", body)[0] != 200:
+                errors += 1
+    http.close()
+    results.put((mine, waits, errors))
+
+
 def drain(base: str, token: str, runtime_id: str, claimers: int) -> tuple[list[str], list[float], float, int]:
-    """Every claimer loops claim → start → complete until 204; (claimed ids, claim latencies, seconds, errors)."""
+    """`claimers` processes (each a daemon with its own connection, so the load generator is not one
+    interpreter's GIL) drain the queue; (claimed ids, claim latencies, seconds, errors)."""
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(claimers + 1)
+    results = context.Queue()
+    processes = [context.Process(target=_claimer, args=(base, token, runtime_id, ready, results)) for _ in range(claimers)]
+    for process in processes:
+        process.start()
+    ready.wait()
+    began = time.perf_counter()
     claimed: list[str] = []
     latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    barrier = threading.Barrier(claimers)
+    errors = 0
+    for _ in processes:
+        mine, waits, failed = results.get()
+        claimed.extend(mine)
+        latencies.extend(waits)
+        errors += failed
+    seconds = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    return claimed, latencies, seconds, errors
 
-    def claimer() -> None:
-        mine, waits = [], []
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-            barrier.wait()
-            while True:
-                began = time.perf_counter()
-                response = http.post("/api/daemon/tasks/claim", json={"runtime_id": runtime_id})
-                waits.append(time.perf_counter() - began)
-                if response.status_code == 204:
-                    break
-                if response.status_code != 200:
-                    with lock:
-                        errors[0] += 1
-                    continue
-                task_id = response.json()["task"]["id"]
-                mine.append(task_id)
-                for action, body in (("start", {}), ("complete", {"result": "ok"})):
-                    if http.post(f"/api/daemon/tasks/{task_id}/{action}", json=body).status_code != 200:
-                        with lock:
-                            errors[0] += 1
-        with lock:
-            claimed.extend(mine)
-            latencies.extend(waits)
 
-    threads = [threading.Thread(target=claimer) for _ in range(claimers)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return claimed, latencies, time.perf_counter() - began, errors[0]
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have been waited for (the claimers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backends_cpu(url: str, database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `database` (the app's pool: opened by the run)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+        ), {"db": database}).scalars().all()
+    engine.dispose()
+    return sum(tree_cpu(pid) for pid in pids)
 
 
 def main() -> int:
@@ -192,7 +230,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as work:
         server = serve(url, args.port, args.workers, args.threads, work)
         try:
+            app_before, claimers_before = tree_cpu(server.pid), _children_cpu()
             claimed, latencies, seconds, errors = drain(f"http://127.0.0.1:{args.port}", token, runtime_id, args.claimers)
+            app_cpu, claimers_cpu = tree_cpu(server.pid) - app_before, _children_cpu() - claimers_before
+            database_cpu = _backends_cpu(url, args.database)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -210,13 +251,19 @@ def main() -> int:
         "tasks": args.tasks, "claimers": args.claimers, "gunicorn_workers": args.workers, "gunicorn_threads": args.threads,
         "seconds": round(seconds, 2), "tasks_per_second": round(rate, 1), "claim_p50_ms": round(statistics.median(latencies) * 1000, 2),
         "claim_p99_ms": round(p99, 2), "double_dispatch": double, "errors": errors, "not_completed": left,
+        "cpu_ms_per_task": {
+            "app": round(app_cpu / max(1, len(claimed)) * 1000, 3),
+            "postgres": round(database_cpu / max(1, len(claimed)) * 1000, 3),
+            "claimers": round(claimers_cpu / max(1, len(claimed)) * 1000, 3),
+        },
         "claim_uses_index": uses_index, "plan": plan, "goal_tasks_per_second": GOAL_TASKS_PER_SECOND, "versions": versions(),
     }
     write_result("task_throughput", result)
     print(
         f"{len(set(claimed))} tasks in {seconds:.1f} s = {rate:.0f} tasks/s (goal {GOAL_TASKS_PER_SECOND}); "
         f"claim p50 {result['claim_p50_ms']} ms, p99 {result['claim_p99_ms']} ms; double dispatch {double}; "
-        f"errors {errors}; not completed {left}; claim uses the index: {uses_index}",
+        f"errors {errors}; not completed {left}; claim uses the index: {uses_index}; CPU per task: "
+        + ", ".join(f"{name} {value} ms" for name, value in result["cpu_ms_per_task"].items()),
         flush=True,
     )
     return 0 if double == 0 and errors == 0 and left == 0 and uses_index and rate >= GOAL_TASKS_PER_SECOND else 1

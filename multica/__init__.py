@@ -53,6 +53,11 @@ def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from multica.db_utils import ping_after_idle
+
+        with app.app_context():
+            ping_after_idle(db.engine, app.config.get("DATABASE_PING_AFTER_IDLE", 10.0))
     migrate.init_app(app, db, render_as_batch=True, directory=str(settings.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

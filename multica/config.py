@@ -102,7 +102,9 @@ def from_env() -> dict:
         "APP_ENV": env_str("APP_ENV").strip(),
         "SECRET_KEY": env_str("SECRET_KEY") or env_str("JWT_SECRET") or DEFAULT_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url(),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A pooled connection idle longer than this is pinged before use (not every checkout).
+        "DATABASE_PING_AFTER_IDLE": env_float("DATABASE_PING_AFTER_IDLE", 10.0),
         # An app-wide body cap: bigger bodies are refused with 413 before a view runs.
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -67,3 +68,26 @@ def advisory_lock(session, key: str) -> None:
         driver = session.connection().connection.driver_connection
         if not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
+
+
+def ping_after_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use when it sat idle longer than `idle_seconds`.
+
+    `pool_pre_ping` pings on every checkout, a round trip per request; a connection that was in use
+    a moment ago is as good as a ping. One that sat idle (where a server restart or a dropped link
+    leaves it dead) is pinged, and a dead one is replaced before the request sees it.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _idle_from(dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure means this connection cannot be trusted
+            raise sa.exc.DisconnectionError(f"idle connection failed its ping: {exc!r}") from exc

@@ -86,14 +86,23 @@ def revoke_daemon_token(workspace: Workspace, raw_token_id: object) -> None:
     db.session.commit()
 
 
-def daemon_token_for(raw_token: str | None) -> DaemonToken:
-    """The live token a daemon presented, or 401 (`missing authorization` / `invalid daemon token`)."""
+# Every daemon call runs this lookup: built once, so a call only binds the hash.
+_LIVE_TOKEN = sa.select(DaemonToken.id, DaemonToken.workspace_id).where(
+    DaemonToken.token_hash == sa.bindparam("token_hash"), DaemonToken.revoked_at.is_(None)
+)
+
+
+def daemon_token_for(raw_token: str | None):
+    """The live token a daemon presented (its `id` and `workspace_id`), or 401.
+
+    The answer is a row, not a `DaemonToken`: the daemon's calls need only those two columns.
+    """
     if not raw_token:
         raise ApiError(401, "missing authorization")
     if not raw_token.startswith(TOKEN_PREFIX):
         raise ApiError(401, "invalid daemon token")
-    token = db.session.scalar(sa.select(DaemonToken).where(DaemonToken.token_hash == hash_token(raw_token)))
-    if token is None or token.revoked_at is not None:
+    token = db.session.execute(_LIVE_TOKEN, {"token_hash": hash_token(raw_token)}).first()
+    if token is None:
         raise ApiError(401, "invalid daemon token")
     return token
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -221,22 +222,88 @@ def _writer_turn_on_sqlite() -> None:
         advisory_lock(db.session, "tasks")
 
 
-def _transition(task_id: uuid.UUID, from_statuses: tuple[str, ...], **values) -> bool:
-    """Move the task on if it is still in one of `from_statuses`: one conditional UPDATE; True if this call did."""
+_TASKS = AgentTask.__table__
+_RUNTIMES = Runtime.__table__
+# The metric labels ride on the transition's RETURNING: no second round trip for the runtime.
+_RUNTIME_MODE = (
+    sa.select(_RUNTIMES.c.runtime_mode).where(_RUNTIMES.c.id == _TASKS.c.runtime_id)
+    .correlate(_TASKS).scalar_subquery().label("labels_runtime_mode")
+)
+_PROVIDER = (
+    sa.select(_RUNTIMES.c.provider).where(_RUNTIMES.c.id == _TASKS.c.runtime_id)
+    .correlate(_TASKS).scalar_subquery().label("labels_provider")
+)
+
+
+_RUNTIME_OF_WORKSPACE = sa.select(_RUNTIMES.c.id).where(
+    _RUNTIMES.c.id == sa.bindparam("runtime_id"), _RUNTIMES.c.workspace_id == sa.bindparam("workspace_id")
+)
+
+
+def _moved(row) -> tuple[AgentTask, Labels]:
+    """The task as the transition left it (detached: nothing more is read) and its labels."""
+    fields = row._mapping
+    task = AgentTask(**{column.name: fields[column.name] for column in _TASKS.c})
+    mode = fields["labels_runtime_mode"]
+    labels = Labels(task.source, mode, fields["labels_provider"]) if mode else Labels(task.source, "unknown", "")
+    return task, labels
+
+
+@lru_cache(maxsize=32)
+def _update_statement(from_statuses: tuple[str, ...], columns: tuple[str, ...], by_workspace: bool, oldest: bool):
+    """The conditional UPDATE of one transition, built once per shape; a call only binds values.
+
+    `oldest` targets the runtime's oldest queued task (the claim) instead of a task id.
+    """
+    if oldest:
+        target = (
+            sa.select(_TASKS.c.id)
+            .where(_TASKS.c.runtime_id == sa.bindparam("b_runtime_id"), _TASKS.c.status == QUEUED)
+            .order_by(_TASKS.c.created_at, _TASKS.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    else:
+        target = sa.bindparam("b_task_id", type_=_TASKS.c.id.type)
+    conditions = [_TASKS.c.id == target, _TASKS.c.status.in_(from_statuses)]
+    if by_workspace:
+        conditions.append(_TASKS.c.workspace_id == sa.bindparam("b_workspace_id", type_=_TASKS.c.workspace_id.type))
+    values = {name: sa.bindparam(f"new_{name}", type_=_TASKS.c[name].type) for name in columns}
+    return sa.update(_TASKS).where(*conditions).values(values).returning(*_TASKS.c, _RUNTIME_MODE, _PROVIDER)
+
+
+def _transition(
+    task_id: uuid.UUID | None, from_statuses: tuple[str, ...], *, workspace_id: uuid.UUID | None = None,
+    runtime_id: uuid.UUID | None = None, **values
+) -> tuple[AgentTask, Labels] | None:
+    """Move the task on if it is still in one of `from_statuses` (and in the workspace, when given).
+
+    With `runtime_id` instead of a task id, the runtime's oldest queued task is the one moved. One
+    conditional `UPDATE ... RETURNING`: the moved row and its labels if this call did it, else None.
+    """
     _writer_turn_on_sqlite()
-    row = db.session.execute(
-        sa.update(AgentTask)
-        .where(AgentTask.id == task_id, AgentTask.status.in_(from_statuses))
-        .values(**values)
-        .returning(AgentTask.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    return row is not None
+    columns = tuple(sorted(values))
+    statement = _update_statement(from_statuses, columns, workspace_id is not None, runtime_id is not None)
+    parameters = {f"new_{name}": values[name] for name in columns}
+    if runtime_id is not None:
+        parameters["b_runtime_id"] = runtime_id
+    else:
+        parameters["b_task_id"] = task_id
+    if workspace_id is not None:
+        parameters["b_workspace_id"] = workspace_id
+    row = db.session.execute(statement, parameters).first()
+    return _moved(row) if row is not None else None
 
 
-def _reload(task_id: uuid.UUID) -> AgentTask:
-    """The task row as committed now."""
-    return db.session.get(AgentTask, task_id, populate_existing=True)
+def _refuse(workspace_id: uuid.UUID, task_id: uuid.UUID | None, message: str):
+    """Why a transition matched nothing: 404 for a task that is not the workspace's, else 409 `message`."""
+    db.session.rollback()
+    if task_id is None or db.session.scalar(
+        sa.select(_TASKS.c.id).where(_TASKS.c.id == task_id, _TASKS.c.workspace_id == workspace_id)
+    ) is None:
+        raise ApiError(404, "task not found")
+    raise ApiError(409, message)
 
 
 def claim_task(token: DaemonToken, raw_runtime_id: uuid.UUID) -> AgentTask | None:
@@ -246,54 +313,31 @@ def claim_task(token: DaemonToken, raw_runtime_id: uuid.UUID) -> AgentTask | Non
     take different rows instead of queueing on one; SQLite serialises writers, and the outer
     `status = 'queued'` condition makes the update a no-op for anyone who lost the race.
     """
-    runtime = db.session.get(Runtime, raw_runtime_id)
-    if runtime is None or runtime.workspace_id != token.workspace_id:
+    runtime = db.session.execute(_RUNTIME_OF_WORKSPACE, {"runtime_id": raw_runtime_id, "workspace_id": token.workspace_id}).first()
+    if runtime is None:
         raise ApiError(404, "runtime not found")
-    oldest = (
-        sa.select(AgentTask.id)
-        .where(AgentTask.runtime_id == runtime.id, AgentTask.status == QUEUED)
-        .order_by(AgentTask.created_at, AgentTask.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    _writer_turn_on_sqlite()
-    row = db.session.execute(
-        sa.update(AgentTask)
-        .where(AgentTask.id == oldest, AgentTask.status == QUEUED)
-        .values(status=DISPATCHED, dispatched_at=utcnow())
-        .returning(AgentTask.id)
-        .execution_options(synchronize_session=False)
-    ).first()
+    moved = _transition(None, (QUEUED,), runtime_id=runtime.id, status=DISPATCHED, dispatched_at=utcnow())
     db.session.commit()
-    if row is None:
+    if moved is None:
         return None
-    task = _reload(row.id)
-    labels = Labels(task.source, runtime.runtime_mode, runtime.provider)
+    task, labels = moved
     _record("record_dispatched", str(task.id), labels.source, labels.runtime_mode)
     return task
 
 
-def _reported_task(token: DaemonToken, raw_task_id: object) -> AgentTask:
-    """A task the daemon reports on: it must belong to the token's workspace (else 404)."""
-    return task_in_workspace(token.workspace_id, raw_task_id)
-
-
 def start_task(token: DaemonToken, raw_task_id: object) -> AgentTask:
     """dispatched → running; the issue moves to `in_progress`."""
-    task = _reported_task(token, raw_task_id)
-    task_id = task.id
-    if not _transition(task_id, (DISPATCHED,), status=RUNNING, started_at=utcnow()):
-        db.session.rollback()
-        raise ApiError(409, "task is not dispatched")
+    task_id = parse_uuid(raw_task_id)
+    moved = task_id and _transition(task_id, (DISPATCHED,), workspace_id=token.workspace_id, status=RUNNING, started_at=utcnow())
+    if not moved:
+        _refuse(token.workspace_id, task_id, "task is not dispatched")
+    task, labels = moved
     if task.issue_id:
         db.session.execute(
             sa.update(Issue).where(Issue.id == task.issue_id, Issue.status != "in_progress")
             .values(status="in_progress", updated_at=utcnow()).execution_options(synchronize_session=False)
         )
     db.session.commit()
-    task = _reload(task_id)
-    labels = _labels(task)
     _record("record_started", labels.source, labels.runtime_mode, labels.provider)
     return task
 
@@ -326,28 +370,28 @@ def _settle_issue_after_failure(issue_id: uuid.UUID | None, task_id: uuid.UUID) 
 
 def complete_task(token: DaemonToken, raw_task_id: object, result: str) -> AgentTask:
     """running → completed with the agent's output; the issue is `done` and, the first time, executed."""
-    task = _reported_task(token, raw_task_id)
-    task_id, issue_id = task.id, task.issue_id
+    task_id = parse_uuid(raw_task_id)
     now = utcnow()
-    if not _transition(task_id, (RUNNING,), status=COMPLETED, result=result, completed_at=now):
-        db.session.rollback()
-        raise ApiError(409, "task is not running")
+    moved = task_id and _transition(
+        task_id, (RUNNING,), workspace_id=token.workspace_id, status=COMPLETED, result=result, completed_at=now
+    )
+    if not moved:
+        _refuse(token.workspace_id, task_id, "task is not running")
+    task, labels = moved
     first = None
-    if issue_id:
+    if task.issue_id:
         # The once-only decision (D2, §5.3): only the completion that finds first_executed_at NULL emits.
         first = db.session.execute(
-            sa.update(Issue).where(Issue.id == issue_id, Issue.first_executed_at.is_(None))
+            sa.update(Issue).where(Issue.id == task.issue_id, Issue.first_executed_at.is_(None))
             .values(first_executed_at=now)
             .returning(Issue.creator_id, Issue.workspace_id)
             .execution_options(synchronize_session=False)
         ).first()
         db.session.execute(
-            sa.update(Issue).where(Issue.id == issue_id).values(status="done", updated_at=now)
+            sa.update(Issue).where(Issue.id == task.issue_id).values(status="done", updated_at=now)
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
-    task = _reload(task_id)
-    labels = _labels(task)
     _record_terminal(task, labels)
     if first is not None:
         _emit_issue_executed(task, labels, creator_id=first.creator_id, workspace_id=first.workspace_id)
@@ -385,39 +429,45 @@ def failure_reason_for(error: str, failure_reason: str) -> str:
     return normalize_failure_reason(error)
 
 
-def _fail(task: AgentTask, error: str, reason: str, from_statuses: tuple[str, ...]) -> bool:
+def _fail(
+    task_id: uuid.UUID, error: str, reason: str, from_statuses: tuple[str, ...], *, workspace_id: uuid.UUID | None = None
+) -> AgentTask | None:
     """Fail the task if it is still in `from_statuses`; commit and record when this call did it."""
-    task_id, issue_id = task.id, task.issue_id
-    if not _transition(task_id, from_statuses, status=FAILED, error=error, failure_reason=reason, completed_at=utcnow()):
+    moved = _transition(
+        task_id, from_statuses, workspace_id=workspace_id, status=FAILED, error=error, failure_reason=reason,
+        completed_at=utcnow(),
+    )
+    if moved is None:
         db.session.rollback()
-        return False
-    _settle_issue_after_failure(issue_id, task_id)
+        return None
+    task, labels = moved
+    _settle_issue_after_failure(task.issue_id, task.id)
     db.session.commit()
-    task = _reload(task_id)
-    _record_terminal(task, _labels(task))
+    _record_terminal(task, labels)
     _announce_finished(task)
-    return True
+    return task
 
 
 def fail_task(token: DaemonToken, raw_task_id: object, error: str, failure_reason: str = "") -> AgentTask:
     """dispatched or running → failed, with the error text whole and a coarse reason."""
-    task = _reported_task(token, raw_task_id)
-    if not _fail(task, error, failure_reason_for(error, failure_reason), (DISPATCHED, RUNNING)):
-        raise ApiError(409, "task is not dispatched or running")
-    return _reload(task.id)
+    task_id = parse_uuid(raw_task_id)
+    reason = failure_reason_for(error, failure_reason)
+    task = task_id and _fail(task_id, error, reason, (DISPATCHED, RUNNING), workspace_id=token.workspace_id)
+    if not task:
+        _refuse(token.workspace_id, task_id, "task is not dispatched or running")
+    return task
 
 
 def cancel_task(workspace: Workspace, raw_task_id: object) -> AgentTask:
     """A member stops a task that has not finished: any active status → cancelled."""
-    task = task_in_workspace(workspace.id, raw_task_id)
-    task_id, issue_id = task.id, task.issue_id
-    if not _transition(task_id, ACTIVE, status=CANCELLED, completed_at=utcnow()):
-        db.session.rollback()
-        raise ApiError(409, "task is not queued, dispatched or running")
-    _settle_issue_after_failure(issue_id, task_id)
+    task_id = parse_uuid(raw_task_id)
+    moved = task_id and _transition(task_id, ACTIVE, workspace_id=workspace.id, status=CANCELLED, completed_at=utcnow())
+    if not moved:
+        _refuse(workspace.id, task_id, "task is not queued, dispatched or running")
+    task, labels = moved
+    _settle_issue_after_failure(task.issue_id, task.id)
     db.session.commit()
-    task = _reload(task_id)
-    _record_terminal(task, _labels(task))
+    _record_terminal(task, labels)
     _announce_finished(task)
     return task
 
@@ -432,20 +482,20 @@ def sweep_tasks(stale_after_seconds: float = DEFAULT_STALE_AFTER_SECONDS, *, now
     """
     cutoff = (now or utcnow()) - timedelta(seconds=stale_after_seconds)
     offline = list(db.session.scalars(
-        sa.select(AgentTask).join(Runtime, Runtime.id == AgentTask.runtime_id)
+        sa.select(AgentTask.id).join(Runtime, Runtime.id == AgentTask.runtime_id)
         .where(AgentTask.status.in_(ACTIVE), Runtime.status == OFFLINE)
         .order_by(AgentTask.created_at)
     ))
     counts = {"runtime_offline": 0, "timeout": 0}
-    for task in offline:
-        if _fail(task, "the runtime went offline", "runtime_offline", ACTIVE):
+    for task_id in offline:
+        if _fail(task_id, "the runtime went offline", "runtime_offline", ACTIVE):
             counts["runtime_offline"] += 1
     stale = list(db.session.scalars(
-        sa.select(AgentTask)
+        sa.select(AgentTask.id)
         .where(AgentTask.status.in_((DISPATCHED, RUNNING)), AgentTask.dispatched_at < cutoff)
         .order_by(AgentTask.created_at)
     ))
-    for task in stale:
-        if _fail(task, f"no result {int(stale_after_seconds)}s after dispatch", "timeout", (DISPATCHED, RUNNING)):
+    for task_id in stale:
+        if _fail(task_id, f"no result {int(stale_after_seconds)}s after dispatch", "timeout", (DISPATCHED, RUNNING)):
             counts["timeout"] += 1
     return counts
