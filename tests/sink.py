@@ -1,8 +1,8 @@
 """A PostHog-compatible `/batch/` sink: a real threaded HTTP server on 127.0.0.1 for tests and benchmarks.
 
 It records every request and answers according to its mode: healthy (200), a scripted status
-(503 with Retry-After, 400, 500 …) for the next N requests, slow (answers after a delay) or
-blackhole (accepts the connection and never answers until stopped).
+(503 with Retry-After, 400, 500 …) for the next N requests or until a deadline, slow (answers
+after a delay) or blackhole (accepts the connection and never answers until stopped).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class _Step:
     retry_after: str | None = None
     delay: float = 0.0
     blackhole: bool = False
+    until: float | None = None  # a `time.monotonic()` deadline, after which the sink is healthy
 
 
 class PostHogSink:
@@ -101,9 +102,12 @@ class PostHogSink:
             self._script.clear()
             self._default = _Step(200)
 
-    def respond(self, status: int, *, times: int | None = None, retry_after: str | None = None) -> None:
-        """Answer `status` for the next `times` requests (or from now on when `times` is None)."""
-        step = _Step(status, retry_after=retry_after)
+    def respond(
+        self, status: int, *, times: int | None = None, retry_after: str | None = None, until: float | None = None
+    ) -> None:
+        """Answer `status` for the next `times` requests, or from now on (until the `time.monotonic()`
+        deadline `until`, then 200) when `times` is None."""
+        step = _Step(status, retry_after=retry_after, until=until)
         with self._lock:
             if times is None:
                 self._script.clear()
@@ -125,7 +129,11 @@ class PostHogSink:
 
     def _next_step(self) -> _Step:
         with self._lock:
-            return self._script.pop(0) if self._script else self._default
+            if self._script:
+                return self._script.pop(0)
+            if self._default.until is not None and time.monotonic() >= self._default.until:
+                self._default = _Step(200)
+            return self._default
 
     def _handle(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         step = self._next_step()
@@ -164,6 +172,11 @@ class PostHogSink:
             requests = list(self.requests)
         items = [item for r in requests if (r.accepted or not accepted_only) for item in r.batch]
         return [item for item in items if name is None or item.get("event") == name]
+
+    def refused(self) -> list[SinkRequest]:
+        """Requests the sink answered with a status other than 2xx."""
+        with self._lock:
+            return [r for r in self.requests if not r.accepted]
 
     def delivered_uuids(self) -> list[str]:
         """The ledger: the uuid of every event in every accepted request (a repeat means a duplicate)."""

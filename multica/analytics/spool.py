@@ -218,6 +218,10 @@ class Spool:
             except OSError:
                 try:
                     os.ftruncate(fd, start)
+                    if not start:
+                        # A segment created for this write: on a full disk every refused write
+                        # would otherwise leave one more empty file behind.
+                        self._active_path.unlink()
                 except OSError:
                     pass
                 self._seal_locked()

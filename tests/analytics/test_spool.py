@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -68,26 +70,40 @@ def test_overflow_is_spooled_then_replayed_with_original_uuids_and_timestamps(si
     client.close()
 
 
+OUTAGE_SECONDS = 60.0
+
+
 @pytest.mark.timeout(300)
-def test_large_outage_loses_nothing_and_delivers_no_uuid_twice(sink, tmp_path):
-    """A 200 000-event burst while the sink answers 503: all delivered once it recovers, none twice."""
+def test_a_minute_long_outage_during_a_burst_loses_nothing_and_delivers_no_uuid_twice(sink, tmp_path):
+    """A 200 000-event burst while the sink answers 503 for 60 s, then recovers: every uuid is
+    delivered, none twice after a 2xx, and the spool is empty afterwards."""
     total = 200_000
-    sink.record_bodies = True
-    sink.respond(503)
-    client = live(sink, tmp_path / "spool", queue_size=1024, batch_size=500, timeout=2.0)
+    spool_dir = tmp_path / "spool"
+    client = live(sink, spool_dir, queue_size=1024, batch_size=500, timeout=2.0)
+    started = time.monotonic()
+    recovers_at = started + OUTAGE_SECONDS
+    sink.respond(503, until=recovers_at)
     for i in range(total):
         client.capture(Event("download_intent_expressed", "anon", {"seq": i}, stamp_user_id=False))
-    assert wait(lambda: client.spooled >= total - 1024 - 500, timeout=90), client.spooled
-    time.sleep(0.5)  # the outage goes on a little after the burst
-    sink.healthy()
+    # Long before the sink recovers, every event of the burst is on the disk.
+    assert wait(lambda: client.spooled == total, timeout=OUTAGE_SECONDS - 15), client.spooled
+    burst_over = time.monotonic()
+    assert spooled_lines(spool_dir) == total
+    time.sleep(max(0.0, recovers_at - time.monotonic()))
+    # The client kept trying the sink through the outage, and every attempt was refused.
+    retries = [r for r in sink.refused() if r.received_at > burst_over]
+    assert len(retries) >= 2, len(retries)
+    assert max(r.received_at for r in retries) >= started + OUTAGE_SECONDS / 2
+    assert sink.event_count == 0 and client.sent == 0
     assert sink.wait_for(lambda s: s.event_count >= total, timeout=150), sink.event_count
-    assert wait(lambda: segments(tmp_path / "spool") == [], timeout=20)
+    assert wait(lambda: segments(spool_dir) == [] and not list(spool_dir.glob("*.ack")), timeout=20)
     client.close()
+    assert all(r.received_at >= recovers_at for r in sink.requests if r.accepted)
     assert sink.duplicates() == []
-    uuids = set(sink.delivered_uuids())
-    assert len(uuids) == total
-    assert client.dropped == 0 and client.spool_dropped == 0 and client.failed == 0
+    assert len(set(sink.delivered_uuids())) == total
+    assert client.dropped == client.spool_dropped == client.failed == 0
     assert client.sent + client.replayed == total
+    assert client.replayed == client.spooled == total
 
 
 def test_retry_exhausted_batches_are_spooled_not_failed(sink, tmp_path, caplog):
@@ -174,8 +190,89 @@ def test_an_unwritable_spool_directory_drops_and_counts(sink, tmp_path):
     client.close()
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 512 KiB tmpfs (mounting it needs root), unmounted after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(disk)], capture_output=True, text=True
+        )
+    except FileNotFoundError:
+        pytest.fail("the full-disk tests need `mount` and root to mount a tmpfs")
+    if mounted.returncode != 0:
+        pytest.fail(f"the full-disk tests need root to mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def spooled_events(spool_dir) -> list[dict]:
+    """Every event on the disk; fails on an empty segment, a torn record or an unparseable one."""
+    events = []
+    for path in segments(spool_dir):
+        data = path.read_bytes()
+        assert data.endswith(b"\n"), f"{path.name} is empty or ends in a torn record"
+        events.extend(json.loads(line) for line in data.splitlines())
+    return events
+
+
+def test_a_full_disk_drops_and_counts_what_does_not_fit_and_replays_the_rest(sink, small_disk):
+    """Writes the disk refuses are counted in `spool_dropped`; what fit is replayed whole, once."""
+    total = 10_000
+    spool_dir = small_disk / "spool"
+    sink.respond(503)
+    # The bound (64 MiB) is far above the disk's 512 KiB: the disk refuses writes first.
+    client = live(sink, spool_dir)
+    for i in range(total):
+        client.capture(Event("signup", f"u{i}", {"seq": i}))
+    assert wait(lambda: client.spooled + client.spool_dropped == total, timeout=30), (client.spooled, client.spool_dropped)
+    assert client.spooled > 0 and client.spool_dropped > 0
+    assert client.dropped == client.failed == client.sent == 0
+    on_disk = spooled_events(spool_dir)
+    assert len(on_disk) == client.spooled
+    sink.healthy()
+    assert sink.wait_for(lambda s: s.event_count >= client.spooled, timeout=30), sink.event_count
+    assert wait(lambda: segments(spool_dir) == [] and not list(spool_dir.glob("*.ack")))
+    client.close()
+    assert sink.duplicates() == []
+    assert client.replayed == client.spooled == sink.event_count
+    assert sorted(e["uuid"] for e in sink.events()) == sorted(e["uuid"] for e in on_disk)
+
+
+def test_requests_are_unaffected_by_a_full_disk(spooling_app, sink, small_disk):
+    """Every request is answered 202 while the spool's disk is full; the drops show in /metrics."""
+    requests, per_request = 60, 50
+    spool_dir = small_disk / "spool"
+    sink.respond(503)
+    app = spooling_app(spool_dir)
+    client = app.test_client()
+    client.set_cookie("multica_anon_id", "anon-1")
+    for i in range(requests):
+        events = [{"event": "$pageview", "properties": {"$current_url": f"/p{i}/{j}"}} for j in range(per_request)]
+        assert client.post("/api/analytics/events", json={"events": events}).status_code == 202
+    pipeline = app.extensions["analytics"]
+    total = requests * per_request
+    # All but the batch the worker is still retrying reach the disk or are counted as dropped.
+    assert wait(lambda: pipeline.spooled + pipeline.spool_dropped >= total - 8 - 4, timeout=30)
+    assert pipeline.spooled > 0 and pipeline.spool_dropped > 0 and pipeline.dropped == 0
+    on_disk = spooled_events(spool_dir)
+    assert len(on_disk) == pipeline.spooled
+    metrics = client.get("/metrics").get_data(as_text=True)
+    line = next(line for line in metrics.splitlines() if line.startswith('multica_analytics_events_total{outcome="spool_dropped"}'))
+    assert float(line.split()[-1]) == pipeline.spool_dropped
+    sink.healthy()
+    assert wait(lambda: pipeline.sent + pipeline.spooled + pipeline.spool_dropped == total, timeout=30)
+    assert wait(lambda: pipeline.replayed == pipeline.spooled and segments(spool_dir) == [], timeout=30)
+    assert sink.wait_for(lambda s: s.event_count == pipeline.sent + pipeline.replayed)
+    assert sink.duplicates() == [] and pipeline.failed == 0
+    assert {e["uuid"] for e in on_disk} <= set(sink.delivered_uuids())
+    assert {e["event"] for e in sink.events()} == {"$pageview"}
+
+
 def test_two_processes_sharing_a_spool_replay_without_duplicates(sink, tmp_path):
-    import subprocess
     import sys
 
     from multica.analytics.client import _format_ns, _uuid7
