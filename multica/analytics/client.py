@@ -25,12 +25,12 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
-import httpx
 import orjson
 
 from multica.analytics.environment import non_agent_user_id
 from multica.analytics.event import Event
 from multica.analytics.spool import Segment, Spool
+from multica.analytics.transport import BatchConnection
 from multica.config import DEFAULT_POSTHOG_HOST
 
 logger = logging.getLogger("multica.analytics")
@@ -58,7 +58,7 @@ SPOOL_POLL = 0.1
 SPOOL_COALESCE = 0.05
 REPLAY_BACKOFF = 1.0
 # Replayed events are already serialised, so they go in bigger requests than live batches: the
-# per-request cost (about 0.5 ms of CPU through httpx) is what bounds the replay rate.
+# per-request cost (about 0.1 ms of CPU) is what bounds the replay rate.
 REPLAY_BATCH_SIZE = 500
 REPLAY_BACKOFF_CAP = 30.0
 
@@ -170,7 +170,6 @@ class PostHogClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
         observer: Observer | None = None,
         validator: Callable[[Event], list[str]] | None = None,
         spool: Spool | None = None,
@@ -188,7 +187,6 @@ class PostHogClient:
         self.max_retries = max(0, max_retries)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self._transport = transport
         self._observer = observer
         self._validator = validator
         self._spool = spool
@@ -213,7 +211,7 @@ class PostHogClient:
         self._idle = threading.Condition(threading.Lock())
         self._inflight = 0  # events taken off the queue and not yet settled (worker writes only)
         self._thread: threading.Thread | None = None
-        self._http: httpx.BaseTransport | None = None
+        self._http: BatchConnection | None = None
         self._deadline: float | None = None
         # The spool's side (D17): events for the spool thread, and the worker's replay state.
         self._overflow: deque = deque()  # raw queue items that found the queue full
@@ -426,23 +424,11 @@ class PostHogClient:
             with self._idle:
                 self._idle.notify_all()
 
-    def _post(self, body: bytes, timeout: float) -> httpx.Response:
-        """POST one batch straight through httpx's pooled transport (keep-alive).
-
-        The transport is enough here: no redirects, cookies or auth to handle, and skipping the
-        `Client` layer saves its per-request cookie bookkeeping.
-        """
+    def _post(self, body: bytes, timeout: float) -> tuple[int, str | None]:
+        """POST one batch over the worker's keep-alive connection: (status, Retry-After)."""
         if self._http is None:
-            self._http = self._transport or httpx.HTTPTransport()
-        request = httpx.Request(
-            "POST", self.url, content=body, headers=_HEADERS, extensions={"timeout": httpx.Timeout(timeout).as_dict()}
-        )
-        response = self._http.handle_request(request)
-        try:
-            response.read()
-        finally:
-            response.close()
-        return response
+            self._http = BatchConnection(self.url)
+        return self._http.post(body, _HEADERS, timeout)
 
     def _remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
@@ -457,18 +443,17 @@ class PostHogClient:
     def _attempt(self, batch_json: bytes, timeout: float) -> tuple[str, int | None, str, float]:
         """POST once: (`ok` | `rejected` | `retry`, status, error, Retry-After seconds)."""
         try:
-            response = self._post(self._body(batch_json), timeout)
+            status, retry_after = self._post(self._body(batch_json), timeout)
         except Exception as exc:  # noqa: BLE001 - transport errors of every kind are retryable
             self._mark_sink(False)
             return "retry", None, repr(exc), 0.0
-        status = response.status_code
         if status < 400:
             self._mark_sink(True)
             return "ok", status, "", 0.0
         if status not in (408, 429) and status < 500:
             return "rejected", status, f"HTTP {status}", 0.0
         self._mark_sink(False)
-        return "retry", status, f"HTTP {status}", _retry_after_seconds(response.headers.get("Retry-After"))
+        return "retry", status, f"HTTP {status}", _retry_after_seconds(retry_after)
 
     def _mark_sink(self, answering: bool) -> None:
         """Remember whether PostHog answers: a failure sends queued events to the spool sooner, a
