@@ -85,7 +85,7 @@ def database_side(days: list[date]) -> dict[str, dict[date, int]]:
 
 
 def _users(column, *where):
-    """The distinct user ids of `column` (rows matching `where`), for an uncorrelated `IN`."""
+    """The user ids in `column` (rows matching `where`), for an uncorrelated `IN`."""
     return sa.select(column).where(column.is_not(None), *where)
 
 
@@ -95,6 +95,7 @@ FUNNEL_WORK_MEM = "64MB"
 
 
 def _count_where(condition):
+    """How many rows match `condition` (0 for none)."""
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from blinker import Namespace
