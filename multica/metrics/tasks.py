@@ -90,11 +90,11 @@ class AgentTaskMetrics:
             "multica_agent_task_total_seconds", "Seconds from enqueue to terminal status.",
             ("source", "runtime_mode", "terminal_status"), buckets=DURATION_BUCKETS, registry=registry,
         )
-        # livesum: under gunicorn each worker holds its own share of in-flight tasks, and a dead
-        # worker's share must disappear with it.
+        # sum: under gunicorn a task dispatched through one worker may end through another, so a
+        # worker's file holds only its half of each task's +1/-1; a dead worker's half must stay.
         self.in_progress = Gauge(
             "multica_agent_task_in_progress", "Agent tasks dispatched and not yet terminal.",
-            ("source", "runtime_mode"), multiprocess_mode="livesum", registry=registry,
+            ("source", "runtime_mode"), multiprocess_mode="sum", registry=registry,
         )
         self.iteration_count = Histogram(
             "multica_agent_task_iteration_count", "Attempts a task took to reach a terminal status.",
@@ -117,10 +117,18 @@ class AgentTaskMetrics:
         """Count a task entering the queue."""
         self.enqueued.labels(normalize_task_source(source), normalize_runtime_mode(runtime_mode)).inc()
 
-    def record_dispatched(self, task_id: object, source: object, runtime_mode: object) -> None:
-        """Count a dispatch and, the first time this task id is seen, raise the in-progress gauge."""
+    def record_dispatched(self, task_id: object, source: object, runtime_mode: object, *, once: bool = False) -> None:
+        """Count a dispatch and, the first time this task id is seen, raise the in-progress gauge.
+
+        `once`: the caller's database already decided that this dispatch happens once, and the task
+        may end in another process; the gauge is raised without remembering the id here (pair it
+        with `record_terminal(..., dispatched=...)`).
+        """
         labels = (normalize_task_source(source), normalize_runtime_mode(runtime_mode))
         self.dispatched.labels(*labels).inc()
+        if once:
+            self.in_progress.labels(*labels).inc()
+            return
         if not isinstance(task_id, str) or not task_id:
             return
         with self._lock:
@@ -151,12 +159,15 @@ class AgentTaskMetrics:
         run_seconds: float | None = None,
         total_seconds: float | None = None,
         attempt: int = 1,
+        dispatched: bool | None = None,
     ) -> None:
         """Count a task reaching `completed`/`failed`/`cancelled` and observe its durations.
 
         Durations that are None or negative are not observed. The in-progress gauge is lowered
         only when this task id was counted by `record_dispatched`, so a terminal without a
-        dispatch (or a duplicate terminal) cannot drive it below zero.
+        dispatch (or a duplicate terminal) cannot drive it below zero. With `dispatched` the
+        caller's database says whether the task was dispatched (and that this terminal happens
+        once), which holds whichever process counted the dispatch.
         """
         src, mode = normalize_task_source(source), normalize_runtime_mode(runtime_mode)
         status = normalize_terminal_status(terminal_status)
@@ -171,6 +182,10 @@ class AgentTaskMetrics:
         if total is not None:
             self.total_seconds.labels(src, mode, status).observe(total)
         self.iteration_count.labels(src, status).observe(_attempt(attempt))
+        if dispatched is not None:
+            if dispatched:
+                self.in_progress.labels(src, mode).dec()
+            return
         if not isinstance(task_id, str) or not task_id:
             return
         with self._lock:

@@ -321,7 +321,7 @@ def claim_task(token: DaemonToken, raw_runtime_id: uuid.UUID) -> AgentTask | Non
     if moved is None:
         return None
     task, labels = moved
-    _record("record_dispatched", str(task.id), labels.source, labels.runtime_mode)
+    _record("record_dispatched", str(task.id), labels.source, labels.runtime_mode, once=True)
     return task
 
 
@@ -351,7 +351,7 @@ def _record_terminal(task: AgentTask, labels: Labels) -> None:
         run_seconds=_seconds(task.started_at, task.completed_at),
         # A queued task that was cancelled never waited for anything: only its terminal count moves.
         total_seconds=_seconds(task.created_at, task.completed_at) if dispatched or task.status != CANCELLED else None,
-        attempt=task.attempt,
+        attempt=task.attempt, dispatched=dispatched,
     )
     if task.status == FAILED:
         _record("record_failed", labels.source, labels.runtime_mode, task.failure_reason)

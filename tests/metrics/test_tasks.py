@@ -262,3 +262,23 @@ def test_two_registries_are_independent():
     labels = {"source": "issue", "runtime_mode": "local"}
     assert first.get_sample_value("multica_agent_task_enqueued_total", labels) == 1
     assert second.get_sample_value("multica_agent_task_enqueued_total", labels) is None
+
+
+def test_a_dispatch_decided_once_by_the_database_needs_no_memory(registry, tasks):
+    base = {"source": "issue", "runtime_mode": "local"}
+    for index in range(5):
+        tasks.record_dispatched(f"t{index}", "issue", "local", once=True)
+    assert registry.get_sample_value("multica_agent_task_in_progress", base) == 5
+    assert tasks.in_flight_count() == 0
+
+
+def test_a_terminal_in_another_process_lowers_the_gauge_by_what_the_database_says(registry, tasks):
+    """The process that records the terminal never saw the dispatch: `dispatched` decides."""
+    base = {"source": "issue", "runtime_mode": "local"}
+    tasks.record_dispatched("elsewhere", "issue", "local", once=True)
+    other = AgentTaskMetrics(CollectorRegistry())  # a second worker, its own memory
+    other.record_terminal("elsewhere", "issue", "local", "completed", dispatched=True)
+    other_gauge = other.in_progress.labels("issue", "local")._value.get()
+    assert registry.get_sample_value("multica_agent_task_in_progress", base) + other_gauge == 0
+    tasks.record_terminal("queued-only", "issue", "local", "cancelled", dispatched=False)
+    assert registry.get_sample_value("multica_agent_task_in_progress", base) == 1
