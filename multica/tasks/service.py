@@ -82,12 +82,17 @@ def task_source(*, issue_id=None, chat_session_id=None, autopilot_run_id=None) -
     return "other"
 
 
+def _labels_of(source: str, runtime_mode: str | None, provider: str | None) -> Labels:
+    """A task's labels from its runtime's mode and provider (a deleted runtime reads as unknown)."""
+    if not runtime_mode:
+        return Labels(source, "unknown", "")
+    return Labels(source, runtime_mode, provider)
+
+
 def _labels(task: AgentTask) -> Labels:
-    """The task's labels, read from its runtime now (a deleted runtime reads as unknown)."""
+    """The task's labels, read from its runtime now."""
     runtime = db.session.get(Runtime, task.runtime_id) if task.runtime_id else None
-    if runtime is None:
-        return Labels(task.source, "unknown", "")
-    return Labels(task.source, runtime.runtime_mode, runtime.provider)
+    return _labels_of(task.source, runtime.runtime_mode if runtime else None, runtime.provider if runtime else None)
 
 
 def _task_metrics():
@@ -224,16 +229,19 @@ def _writer_turn_on_sqlite() -> None:
 
 _TASKS = AgentTask.__table__
 _RUNTIMES = Runtime.__table__
-# The metric labels ride on the transition's RETURNING: no second round trip for the runtime.
-_RUNTIME_MODE = (
-    sa.select(_RUNTIMES.c.runtime_mode).where(_RUNTIMES.c.id == _TASKS.c.runtime_id)
-    .correlate(_TASKS).scalar_subquery().label("labels_runtime_mode")
-)
-_PROVIDER = (
-    sa.select(_RUNTIMES.c.provider).where(_RUNTIMES.c.id == _TASKS.c.runtime_id)
-    .correlate(_TASKS).scalar_subquery().label("labels_provider")
-)
 
+
+def _of_runtime(column: sa.Column):
+    """`column` of the task's runtime, as a correlated subquery for a RETURNING clause."""
+    return (
+        sa.select(column).where(_RUNTIMES.c.id == _TASKS.c.runtime_id)
+        .correlate(_TASKS).scalar_subquery().label(f"labels_{column.name}")
+    )
+
+
+# The metric labels ride on the transition's RETURNING: no second round trip for the runtime.
+_RUNTIME_MODE = _of_runtime(_RUNTIMES.c.runtime_mode)
+_PROVIDER = _of_runtime(_RUNTIMES.c.provider)
 
 _RUNTIME_OF_WORKSPACE = sa.select(_RUNTIMES.c.id).where(
     _RUNTIMES.c.id == sa.bindparam("runtime_id"), _RUNTIMES.c.workspace_id == sa.bindparam("workspace_id")
@@ -244,9 +252,7 @@ def _moved(row) -> tuple[AgentTask, Labels]:
     """The task as the transition left it (detached: nothing more is read) and its labels."""
     fields = row._mapping
     task = AgentTask(**{column.name: fields[column.name] for column in _TASKS.c})
-    mode = fields["labels_runtime_mode"]
-    labels = Labels(task.source, mode, fields["labels_provider"]) if mode else Labels(task.source, "unknown", "")
-    return task, labels
+    return task, _labels_of(task.source, fields["labels_runtime_mode"], fields["labels_provider"])
 
 
 @lru_cache(maxsize=32)
@@ -299,10 +305,7 @@ def _transition(
 def _refuse(workspace_id: uuid.UUID, task_id: uuid.UUID | None, message: str):
     """Why a transition matched nothing: 404 for a task that is not the workspace's, else 409 `message`."""
     db.session.rollback()
-    if task_id is None or db.session.scalar(
-        sa.select(_TASKS.c.id).where(_TASKS.c.id == task_id, _TASKS.c.workspace_id == workspace_id)
-    ) is None:
-        raise ApiError(404, "task not found")
+    task_in_workspace(workspace_id, task_id)
     raise ApiError(409, message)
 
 
